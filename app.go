@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"recauda-bridge/config"
+	"recauda-bridge/erp"
+	"recauda-bridge/erp/demo"
+	"recauda-bridge/erp/file"
+	"recauda-bridge/handlers"
+	"recauda-bridge/logging"
+	"recauda-bridge/recauda"
+	"recauda-bridge/store"
+	"recauda-bridge/validation"
+)
+
+// buildVersion is set at link time: -ldflags "-X main.buildVersion=v1.2.3".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+// app is what serve and preview share: configuration, logger, store, source
+// and the use cases.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	source  erp.Source
+	service *recauda.Service
+	closers []func() error
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("closing", "error", err)
+		}
+	}
+}
+
+// newApp builds the pieces from the configuration. migrate says whether to
+// bring the schema up to date or to refuse an out-of-date one.
+func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bool) (*app, error) {
+	cfg, err := config.Load(env)
+	if err != nil {
+		return nil, &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
+	a := &app{cfg: cfg, log: log}
+	now := time.Now
+
+	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, st.Close)
+	a.store = st
+	if migrate {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("database migrated", "versions", applied, "dialect", st.Dialect())
+		}
+	} else if err := st.CheckSchema(ctx); err != nil {
+		a.close()
+		return nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+	}
+
+	src, closeSource, err := newSource(ctx, cfg, log, now)
+	if err != nil {
+		a.close()
+		return nil, &exitError{code: 1, err: fmt.Errorf("ERP_SOURCE=%s: %w", cfg.ERPSource, err)}
+	}
+	if closeSource != nil {
+		a.closers = append(a.closers, closeSource)
+	}
+	a.source = src
+	a.service = recauda.New(src, st, validation.New(now), recauda.Config{
+		ERPTimeout: cfg.ERPTimeout, ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(),
+	}, now, log)
+	return a, nil
+}
+
+// newSource is the registry of ERP adapters: ERP_SOURCE picks one.
+func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (erp.Source, func() error, error) {
+	switch cfg.ERPSource {
+	case "demo":
+		return demo.New(now), nil, nil
+	case "file":
+		src, err := file.New(file.Config{Path: cfg.ERPFile, JournalPath: cfg.ERPJournal}, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, src.Close, nil
+	default:
+		return nil, nil, fmt.Errorf("source %q is not available in this build", cfg.ERPSource)
+	}
+}
+
+func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {
+	a, err := newApp(ctx, env, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cfg, log := a.cfg, a.log
+	if cfg.PublicURL == "" {
+		log.Warn("PUBLIC_URL is not set: items carry no result_urls.webhook; set it so Efipay knows where to POST payments")
+	}
+	e := handlers.New(handlers.Deps{
+		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
+		Ready: func(ctx context.Context) error {
+			if err := a.store.Ping(ctx); err != nil {
+				return err
+			}
+			if hc, ok := a.source.(erp.HealthChecker); ok {
+				return hc.Check(ctx)
+			}
+			return nil
+		},
+	})
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      cfg.ERPTimeout + 15*time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	log.Info("recauda-bridge listening", "addr", ln.Addr().String(), "version", version(),
+		"erp_source", cfg.ERPSource, "database", cfg.Database.Dialect)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func migrate(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(env)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "database is up to date (version %d)\n", store.LatestVersion())
+		return nil
+	}
+	fmt.Fprintf(stdout, "applied migrations %v; database is at version %d\n", applied, store.LatestVersion())
+	return nil
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"recauda-bridge/config"
+	"recauda-bridge/models"
+	"recauda-bridge/recauda"
+	"recauda-bridge/validation"
+)
+
+// validateFile checks a {"payments":[...]} file against every rule, one line
+// per violation. Exit 1 when any item is invalid.
+func validateFile(path string, stdout io.Writer) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	var doc struct {
+		Payments []json.RawMessage `json:"payments"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s is not a {\"payments\":[...]} JSON document: %w", path, err)}
+	}
+	if doc.Payments == nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s has no \"payments\" array", path)}
+	}
+	v := validation.New(time.Now)
+	refs := map[string]int{}
+	var items []models.Payment
+	invalid := 0
+	for i, rawItem := range doc.Payments {
+		var p models.Payment
+		if err := json.Unmarshal(rawItem, &p); err != nil {
+			fmt.Fprintf(stdout, "item %d\tref_payment=?\t(item)\t%s\t%v\n", i, recauda.RuleUnreadable, err)
+			invalid++
+			items = append(items, models.Payment{})
+			continue
+		}
+		items = append(items, p)
+		refs[p.RecaudaInformation.RefPayment]++
+	}
+	for i, p := range items {
+		ref := p.RecaudaInformation.RefPayment
+		if ref == "" && p.AdvancedOptions == nil && p.RecaudaInformation.IDNumber == "" {
+			continue // unreadable, reported above
+		}
+		vs := v.Payment(&p)
+		if refs[ref] > 1 {
+			vs = append(vs, validation.Violation{Field: "recauda_information.ref_payment", Rule: recauda.RuleDuplicateRef,
+				Message: fmt.Sprintf("ref_payment appears %d times in the file", refs[ref])})
+		}
+		for _, viol := range vs {
+			fmt.Fprintf(stdout, "item %d\tref_payment=%s\t%s\t%s\t%s\n", i, ref, viol.Field, viol.Rule, viol.Message)
+		}
+		if len(vs) > 0 {
+			invalid++
+		}
+	}
+	fmt.Fprintf(stdout, "%d items, %d valid, %d invalid\n", len(items), len(items)-invalid, invalid)
+	if invalid > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// preview shows what a lookup for idNumber would send, hold back and
+// withhold, without claiming anything.
+func preview(ctx context.Context, env config.Lookup, idNumber string, stdout, stderr io.Writer) error {
+	if err := recauda.ValidateIDNumber(idNumber); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%q: ID_NUMBER must be 5 to 20 digits", idNumber)}
+	}
+	a, err := newApp(ctx, env, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	l, err := a.service.Preview(ctx, idNumber)
+	if err != nil {
+		return err
+	}
+	counts := map[recauda.Decision]int{}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	var send []models.Payment
+	for _, it := range l.Items {
+		counts[it.Decision]++
+		info := it.Payment.RecaudaInformation
+		switch it.Decision {
+		case recauda.DecisionSend:
+			send = append(send, it.Payment)
+			fmt.Fprintf(tw, "SEND\t%s\t%s %s\t%s\n", it.RefPayment, info.CurrencyType, info.Amount.String(), info.Description)
+		case recauda.DecisionWithheld:
+			fmt.Fprintf(tw, "WITHHELD\t%s\t%s %s\t%s\n", it.RefPayment, info.CurrencyType, info.Amount.String(), it.Reason)
+		case recauda.DecisionHeldBack:
+			for _, v := range it.Violations {
+				fmt.Fprintf(tw, "HELD BACK\t%s\t%s\t%s: %s\n", it.RefPayment, v.Field, v.Rule, v.Message)
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\n%d charges: %d would be sent, %d held back, %d withheld\n",
+		len(l.Items), counts[recauda.DecisionSend], counts[recauda.DecisionHeldBack], counts[recauda.DecisionWithheld])
+	if len(send) > 0 {
+		b, err := json.MarshalIndent(models.PaymentsResponse{Payments: send}, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nThe answer would be:\n%s\n", b)
+	}
+	return nil
+}

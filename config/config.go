@@ -1,0 +1,280 @@
+// Package config reads recauda-bridge's typed configuration from the
+// environment, validated whole at start-up. A .env file may fill gaps; the
+// real environment always wins. A secret may be given as NAME_FILE, the path
+// of a file holding it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is everything the server needs, typed.
+type Config struct {
+	ListenAddr  string
+	DatabaseURL string
+	// Database is DatabaseURL parsed: the dialect and the driver's DSN.
+	Database Database
+
+	ERPSource  string
+	ERPFile    string
+	ERPJournal string
+	ERPConfig  string
+	ERPTimeout time.Duration
+
+	PublicURL   string
+	ResendAfter time.Duration
+	EmptyStatus int
+
+	LogLevel  slog.Level
+	LogFormat string
+
+	WebhookToken string
+	TestMode     bool
+	AdminToken   string
+
+	ShutdownTimeout time.Duration
+}
+
+// Database is where the tracking store lives.
+type Database struct {
+	Dialect string // "sqlite" or "postgres"
+	DSN     string // a file path for sqlite, the URL for postgres
+}
+
+// Dialects the tracking store speaks.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Sources are the ERP_SOURCE names the binary knows.
+var Sources = []string{"demo", "file", "sql", "http", "exec", "odoo"}
+
+// Lookup returns the value of an environment variable and whether it is set.
+type Lookup func(key string) (string, bool)
+
+// Environment returns a Lookup over the process environment, with the
+// .env file at dotenvPath (if it exists) filling the gaps.
+func Environment(dotenvPath string) (Lookup, error) {
+	file := map[string]string{}
+	if dotenvPath != "" {
+		m, err := godotenv.Read(dotenvPath)
+		switch {
+		case err == nil:
+			file = m
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("config: reading %s: %w", dotenvPath, err)
+		}
+	}
+	return func(key string) (string, bool) {
+		if v, ok := os.LookupEnv(key); ok {
+			return v, true
+		}
+		v, ok := file[key]
+		return v, ok
+	}, nil
+}
+
+// Load builds and validates a Config from lookup. Every problem is reported
+// at once, each naming its variable.
+func Load(lookup Lookup) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		ListenAddr:      r.str("LISTEN_ADDR", ":8080"),
+		DatabaseURL:     r.str("DATABASE_URL", "recauda.db"),
+		ERPSource:       strings.ToLower(r.str("ERP_SOURCE", "demo")),
+		ERPFile:         r.str("ERP_FILE", ""),
+		ERPJournal:      r.str("ERP_JOURNAL", ""),
+		ERPConfig:       r.str("ERP_CONFIG", ""),
+		ERPTimeout:      r.duration("ERP_TIMEOUT", 3*time.Second),
+		PublicURL:       strings.TrimRight(r.str("PUBLIC_URL", ""), "/"),
+		ResendAfter:     r.duration("RESEND_AFTER", 24*time.Hour),
+		EmptyStatus:     r.integer("EMPTY_STATUS", 200),
+		LogFormat:       strings.ToLower(r.str("LOG_FORMAT", "text")),
+		WebhookToken:    r.secret("EFIPAY_WEBHOOK_TOKEN"),
+		TestMode:        r.boolean("EFIPAY_TEST_MODE", false),
+		AdminToken:      r.secret("ADMIN_TOKEN"),
+		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
+
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		r.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
+	}
+	db, err := ParseDatabaseURL(c.DatabaseURL)
+	if err != nil {
+		r.fail("DATABASE_URL", "%v", err)
+	}
+	c.Database = db
+	if !slices.Contains(Sources, c.ERPSource) {
+		r.fail("ERP_SOURCE", "unknown source %q; one of %s", c.ERPSource, strings.Join(Sources, ", "))
+	}
+	if c.ERPSource == "file" && c.ERPFile == "" {
+		r.fail("ERP_FILE", "is required when ERP_SOURCE=file")
+	}
+	if c.ERPFile != "" && c.ERPSource == "file" {
+		if ext := strings.ToLower(c.ERPFile); !strings.HasSuffix(ext, ".json") && !strings.HasSuffix(ext, ".csv") {
+			r.fail("ERP_FILE", "must end in .json or .csv, got %q", c.ERPFile)
+		}
+	}
+	if c.ERPTimeout <= 0 {
+		r.fail("ERP_TIMEOUT", "must be positive")
+	}
+	if c.ResendAfter < 0 {
+		r.fail("RESEND_AFTER", "must be 0 (never) or positive")
+	}
+	if c.EmptyStatus != 200 && c.EmptyStatus != 404 {
+		r.fail("EMPTY_STATUS", "must be 200 or 404, got %d", c.EmptyStatus)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("PUBLIC_URL", "must be an absolute http(s) URL, got %q", c.PublicURL)
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		r.fail("LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+	if c.ShutdownTimeout <= 0 {
+		r.fail("SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	if len(r.errs) > 0 {
+		return Config{}, errors.Join(r.errs...)
+	}
+	return c, nil
+}
+
+// WebhookURL is where Efipay must POST payment updates, or "" when
+// PUBLIC_URL is not set.
+func (c Config) WebhookURL() string {
+	if c.PublicURL == "" {
+		return ""
+	}
+	return c.PublicURL + "/webhooks/efipay"
+}
+
+// ParseDatabaseURL tells SQLite (a path, or sqlite://path) from PostgreSQL
+// (postgres:// or postgresql://).
+func ParseDatabaseURL(raw string) (Database, error) {
+	switch {
+	case raw == "":
+		return Database{}, errors.New("must not be empty")
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return Database{}, fmt.Errorf("not a valid postgres URL: %v", err)
+		}
+		return Database{Dialect: DialectPostgres, DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if path == "" {
+			return Database{}, errors.New("sqlite:// needs a file path")
+		}
+		return Database{Dialect: DialectSQLite, DSN: path}, nil
+	case strings.Contains(raw, "://"):
+		return Database{}, fmt.Errorf("unsupported scheme in %q: use a file path, sqlite://path or postgres://", raw)
+	default:
+		return Database{Dialect: DialectSQLite, DSN: raw}, nil
+	}
+}
+
+type reader struct {
+	lookup Lookup
+	errs   []error
+}
+
+func (r *reader) fail(key, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) str(key, def string) string {
+	if v, ok := r.lookup(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// secret reads KEY, or the file named by KEY_FILE; never both.
+func (r *reader) secret(key string) string {
+	v, hasValue := r.lookup(key)
+	path, hasFile := r.lookup(key + "_FILE")
+	if hasValue && v != "" && hasFile && path != "" {
+		r.fail(key, "set either %s or %s_FILE, not both", key, key)
+		return ""
+	}
+	if hasFile && path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			r.fail(key+"_FILE", "cannot read secret file: %v", err)
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return strings.TrimSpace(v)
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	if v == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(key, "not a duration like 3s or 24h: %q", v)
+		return def
+	}
+	return d
+}
+
+func (r *reader) integer(key string, def int) int {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(key, "not an integer: %q", v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(key, "not true or false: %q", v)
+		return def
+	}
+	return b
+}
+
+func (r *reader) level(key string, def slog.Level) slog.Level {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(key, "must be debug, info, warn or error, got %q", v)
+		return def
+	}
+	return l
+}

@@ -1,0 +1,110 @@
+// Command recauda-bridge connects a merchant's ERP to Efipay's Recauda ERP:
+// it answers Efipay's lookup with each customer's pending charges, offered
+// once, and takes Efipay's payment webhooks. Run `recauda-bridge help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"recauda-bridge/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env, err := config.Environment(".env")
+	if err == nil {
+		err = run(ctx, os.Args[1:], env, os.Stdout, os.Stderr)
+	}
+	stop()
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil {
+				fmt.Fprintln(os.Stderr, "recauda-bridge:", ee.err)
+			}
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "recauda-bridge:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `recauda-bridge connects a merchant's ERP to Efipay's Recauda ERP.
+
+Usage:
+  recauda-bridge serve              run the server (migrates the database first)
+  recauda-bridge migrate            apply pending database migrations and exit
+  recauda-bridge validate FILE      check a {"payments":[...]} JSON file against every Efipay rule
+  recauda-bridge preview ID_NUMBER  show what a lookup would send and hold back, claiming nothing
+  recauda-bridge version            print the version
+  recauda-bridge help               print this help
+
+Configuration comes from the environment (a .env file fills gaps); see .env.example.
+`
+
+// exitError carries a process exit code; err may be nil when the command
+// already said everything it had to say.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(stderr io.Writer, format string, args ...any) error {
+	fmt.Fprintf(stderr, format+"\n\n", args...)
+	fmt.Fprint(stderr, usage)
+	return &exitError{code: 2}
+}
+
+// run is the composition root: it dispatches the subcommand and builds what
+// that subcommand needs, nothing more.
+func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError(stderr, "missing command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		if len(rest) != 0 {
+			return usageError(stderr, "serve takes no arguments")
+		}
+		return serve(ctx, env, stdout, stderr)
+	case "migrate":
+		if len(rest) != 0 {
+			return usageError(stderr, "migrate takes no arguments")
+		}
+		return migrate(ctx, env, stdout, stderr)
+	case "validate":
+		if len(rest) != 1 {
+			return usageError(stderr, "validate takes exactly one FILE")
+		}
+		return validateFile(rest[0], stdout)
+	case "preview":
+		if len(rest) != 1 {
+			return usageError(stderr, "preview takes exactly one ID_NUMBER")
+		}
+		return preview(ctx, env, rest[0], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "recauda-bridge", version())
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError(stderr, "unknown command %q", cmd)
+	}
+}

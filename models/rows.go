@@ -1,0 +1,82 @@
+package models
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Charge states, named exactly as the admin API shows them.
+const (
+	StatusSent          = "sent"
+	StatusInProgress    = "in_progress"
+	StatusPaid          = "paid"
+	StatusPartiallyPaid = "partially_paid"
+	StatusFailed        = "failed"
+	StatusReversed      = "reversed"
+	StatusInactive      = "inactive"
+)
+
+// Statuses lists every charge state.
+var Statuses = []string{StatusSent, StatusInProgress, StatusPaid, StatusPartiallyPaid, StatusFailed, StatusReversed, StatusInactive}
+
+// ChargeRow is one tracked ref_payment: what was offered, when, and what
+// became of it.
+type ChargeRow struct {
+	ID             int64           `gorm:"primaryKey"`
+	RefPayment     string          `gorm:"column:ref_payment"`
+	IDNumber       string          `gorm:"column:id_number"`
+	PayerName      string          `gorm:"column:payer_name"`
+	Description    string          `gorm:"column:description"`
+	Amount         decimal.Decimal `gorm:"column:amount"`
+	CurrencyType   string          `gorm:"column:currency_type"`
+	AdvanceAllowed bool            `gorm:"column:advance_allowed"`
+	Status         string          `gorm:"column:status"`
+	// Payload is the exact item last sent to Efipay, as JSON.
+	Payload     string `gorm:"column:payload"`
+	PayloadHash string `gorm:"column:payload_hash"`
+	SendCount   int    `gorm:"column:send_count"`
+	FirstSentAt *time.Time
+	LastSentAt  *time.Time
+	// OfferAfter is when an unpaid charge may be offered again; nil: never
+	// again unless released.
+	OfferAfter    *time.Time
+	PaidAmount    decimal.Decimal `gorm:"column:paid_amount"`
+	PaidAt        *time.Time
+	TransactionID string `gorm:"column:transaction_id"`
+	CreatedAt     time.Time
+	// UpdatedAt is the time of the last activity on the charge.
+	UpdatedAt time.Time
+}
+
+// TableName is the charges table.
+func (ChargeRow) TableName() string { return "charges" }
+
+// ChargeEventRow is one entry of a charge's timeline.
+type ChargeEventRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	ChargeID   int64
+	Kind       string
+	FromStatus string
+	ToStatus   string
+	Detail     string
+	CreatedAt  time.Time
+}
+
+// TableName is the charge_events table.
+func (ChargeEventRow) TableName() string { return "charge_events" }
+
+// HeldBackRow is a record that broke a rule and was not sent.
+type HeldBackRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	RefPayment string
+	IDNumber   string
+	// Violations is a JSON array of {field, rule, message}.
+	Violations  string
+	FirstSeenAt time.Time
+	LastSeenAt  time.Time
+	SeenCount   int
+}
+
+// TableName is the held_back table.
+func (HeldBackRow) TableName() string { return "held_back" }

@@ -1,0 +1,275 @@
+package recauda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"recauda-bridge/erp"
+	"recauda-bridge/models"
+	"recauda-bridge/redact"
+	"recauda-bridge/store"
+	"recauda-bridge/validation"
+)
+
+// Decision is what a lookup did with one charge.
+type Decision string
+
+// Decisions.
+const (
+	// DecisionSend: valid and claimed (or, in a preview, would be claimed).
+	DecisionSend Decision = "send"
+	// DecisionHeldBack: broke a rule; recorded for the operator, not sent.
+	DecisionHeldBack Decision = "held_back"
+	// DecisionWithheld: valid but not due: already sent, paid, in progress,
+	// inactive, or won by a concurrent lookup.
+	DecisionWithheld Decision = "withheld"
+)
+
+// Rules the lookup adds to validation's, about the answer as a whole.
+const (
+	RuleUnreadable      = "unreadable"
+	RuleIDMismatch      = "id_number_mismatch"
+	RuleDuplicateRef    = "duplicate_ref_payment"
+	RuleRefOwnedByOther = "ref_payment_owner"
+)
+
+// Item is one charge the ERP returned and what the lookup decided for it.
+type Item struct {
+	RefPayment string
+	Payment    models.Payment
+	Decision   Decision
+	// Reason says why a valid charge was withheld.
+	Reason     string
+	Violations []validation.Violation
+}
+
+// Lookup is the outcome of one lookup, items in the ERP's order.
+type Lookup struct {
+	IDNumber string
+	Items    []Item
+	payloads [][]byte
+	claim    store.Claim
+}
+
+// Sent is how many items the answer carries.
+func (l *Lookup) Sent() int { return len(l.payloads) }
+
+// Body is the JSON answer for Efipay: {"payments":[...]}, built from the
+// exact bytes whose hashes were recorded.
+func (l *Lookup) Body() []byte {
+	var b bytes.Buffer
+	b.Grow(32 + 512*len(l.payloads))
+	b.WriteString(`{"payments":[`)
+	for i, p := range l.payloads {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(p)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// Offer answers Efipay's lookup for idNumber: it asks the ERP, holds back
+// what breaks a rule, and claims what is due, all claims in one transaction.
+// If the answer cannot be delivered, call Release.
+func (s *Service) Offer(ctx context.Context, idNumber string) (*Lookup, error) {
+	return s.lookup(ctx, idNumber, true)
+}
+
+// Preview shows what Offer would send and hold back, without writing anything.
+func (s *Service) Preview(ctx context.Context, idNumber string) (*Lookup, error) {
+	return s.lookup(ctx, idNumber, false)
+}
+
+// Release gives back the claims of a lookup whose answer was not delivered,
+// so its charges are offered at the next lookup.
+func (s *Service) Release(ctx context.Context, l *Lookup) error {
+	if err := s.store.Release(ctx, l.claim); err != nil {
+		return fmt.Errorf("recauda: release: %w", err)
+	}
+	s.log.WarnContext(ctx, "answer not delivered; claims released", "id_number", redact.ID(l.IDNumber), "refs", len(l.claim.Refs))
+	return nil
+}
+
+func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Lookup, error) {
+	if err := ValidateIDNumber(idNumber); err != nil {
+		return nil, err
+	}
+	charges, err := s.pendingCharges(ctx, idNumber)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	l := &Lookup{IDNumber: idNumber, Items: make([]Item, len(charges))}
+	seen := make(map[string]int, len(charges))
+	for i, c := range charges {
+		p, _ := PaymentFromCharge(c, s.cfg.WebhookURL)
+		it := Item{RefPayment: c.RefPayment, Payment: p}
+		for _, d := range c.Defects {
+			it.Violations = append(it.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
+		}
+		it.Violations = append(it.Violations, s.validator.Payment(&it.Payment)...)
+		if c.IDNumber != idNumber {
+			it.Violations = append(it.Violations, validation.Violation{
+				Field: "recauda_information.id_number", Rule: RuleIDMismatch,
+				Message: "the ERP returned this charge for another customer's ID number",
+			})
+		}
+		seen[c.RefPayment]++
+		l.Items[i] = it
+	}
+
+	refs := make([]string, 0, len(charges))
+	for i := range l.Items {
+		it := &l.Items[i]
+		if seen[it.RefPayment] > 1 {
+			it.Violations = append(it.Violations, validation.Violation{
+				Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef,
+				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[it.RefPayment]),
+			})
+		}
+		if len(it.Violations) == 0 {
+			refs = append(refs, it.RefPayment)
+		}
+	}
+	tracked := map[string]store.Tracked{}
+	if len(refs) > 0 {
+		if tracked, err = s.store.Tracked(ctx, refs); err != nil {
+			return nil, fmt.Errorf("recauda: lookup: %w", err)
+		}
+	}
+
+	var candidates []int
+	var held []store.HeldBack
+	for i := range l.Items {
+		it := &l.Items[i]
+		if len(it.Violations) == 0 {
+			if t, ok := tracked[it.RefPayment]; ok {
+				switch {
+				case t.IDNumber != idNumber:
+					it.Violations = append(it.Violations, validation.Violation{
+						Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
+						Message: "this ref_payment was already offered to another ID number",
+					})
+				case !t.Offerable(now):
+					it.Decision, it.Reason = DecisionWithheld, withheldReason(t)
+					continue
+				}
+			}
+		}
+		if len(it.Violations) > 0 {
+			it.Decision = DecisionHeldBack
+			held = append(held, store.HeldBack{RefPayment: it.RefPayment, IDNumber: idNumber, Violations: storeViolations(it.Violations)})
+			continue
+		}
+		it.Decision = DecisionSend
+		candidates = append(candidates, i)
+	}
+	s.logHeldBack(ctx, idNumber, l.Items)
+	if !claim {
+		return l, nil
+	}
+	return l, s.claim(ctx, l, candidates, held)
+}
+
+func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held []store.HeldBack) error {
+	offers := make([]store.Offer, 0, len(candidates))
+	payloads := make(map[string][]byte, len(candidates))
+	for _, i := range candidates {
+		it := &l.Items[i]
+		payload, err := json.Marshal(it.Payment)
+		if err != nil {
+			return fmt.Errorf("recauda: encode item %s: %w", it.RefPayment, err)
+		}
+		payloads[it.RefPayment] = payload
+		info := it.Payment.RecaudaInformation
+		offers = append(offers, store.Offer{
+			RefPayment: it.RefPayment, IDNumber: l.IDNumber, PayerName: info.PayerName, Description: info.Description,
+			Amount: info.Amount.Decimal, Currency: info.CurrencyType, AdvanceAllowed: info.Advance != nil, Payload: payload,
+		})
+	}
+	c, err := s.store.Claim(ctx, store.ClaimRequest{Offers: offers, HeldBack: held, ResendAfter: s.cfg.ResendAfter})
+	if err != nil {
+		return fmt.Errorf("recauda: claim: %w", err)
+	}
+	l.claim = c
+	won := make(map[string]bool, len(c.Refs))
+	for _, r := range c.Refs {
+		won[r] = true
+	}
+	for _, i := range candidates {
+		it := &l.Items[i]
+		if !won[it.RefPayment] {
+			it.Decision, it.Reason = DecisionWithheld, "claimed by a concurrent lookup"
+			continue
+		}
+		l.payloads = append(l.payloads, payloads[it.RefPayment])
+	}
+	return nil
+}
+
+// pendingCharges asks the source under ERPTimeout. The call runs apart so
+// that a source which ignores its context still cannot hang the lookup.
+func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
+	defer cancel()
+	type answer struct {
+		charges []erp.Charge
+		err     error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		c, err := s.source.PendingCharges(ctx, idNumber)
+		done <- answer{c, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil {
+			if !errors.Is(a.err, erp.ErrUnavailable) {
+				a.err = errors.Join(erp.ErrUnavailable, a.err)
+			}
+			return nil, fmt.Errorf("recauda: erp lookup: %w", a.err)
+		}
+		return a.charges, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("recauda: erp lookup: %w", errors.Join(erp.ErrUnavailable, ctx.Err()))
+	}
+}
+
+func (s *Service) logHeldBack(ctx context.Context, idNumber string, items []Item) {
+	for _, it := range items {
+		if it.Decision != DecisionHeldBack {
+			continue
+		}
+		rules := make([]string, len(it.Violations))
+		for i, v := range it.Violations {
+			rules[i] = v.Field + ":" + v.Rule
+		}
+		s.log.WarnContext(ctx, "charge held back", "id_number", redact.ID(idNumber), "ref_payment", it.RefPayment, "violations", rules)
+	}
+}
+
+func withheldReason(t store.Tracked) string {
+	switch t.Status {
+	case models.StatusSent, models.StatusFailed, models.StatusReversed:
+		if t.OfferAfter == nil {
+			return "already sent; not offered again until released"
+		}
+		return "already sent; offered again after " + t.OfferAfter.UTC().Format(time.RFC3339)
+	default:
+		return "charge is " + t.Status
+	}
+}
+
+func storeViolations(vs []validation.Violation) []store.Violation {
+	out := make([]store.Violation, len(vs))
+	for i, v := range vs {
+		out[i] = store.Violation{Field: v.Field, Rule: v.Rule, Message: v.Message}
+	}
+	return out
+}

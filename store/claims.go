@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"recauda-bridge/models"
+)
+
+// chunk bounds the rows of one statement, well under SQLite's limit on bound
+// parameters, whatever a customer's number of charges.
+const chunk = 500
+
+// offerableStatuses are the states in which the debt is still owed and no
+// payment is under way, so the charge may be offered (again).
+var offerableStatuses = []string{models.StatusSent, models.StatusFailed, models.StatusReversed}
+
+// Tracked is what the store knows of a ref_payment.
+type Tracked struct {
+	RefPayment     string
+	IDNumber       string
+	Status         string
+	SendCount      int
+	OfferAfter     *time.Time
+	Amount         decimal.Decimal
+	PaidAmount     decimal.Decimal
+	AdvanceAllowed bool
+}
+
+// Offerable reports whether the charge may be offered to its customer at now.
+func (t Tracked) Offerable(now time.Time) bool {
+	if t.OfferAfter == nil || t.OfferAfter.After(now) {
+		return false
+	}
+	for _, s := range offerableStatuses {
+		if t.Status == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Tracked returns what the store knows of refs, keyed by ref_payment; refs
+// it has never seen are absent. One query per 500 refs.
+func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked, error) {
+	out := make(map[string]Tracked, len(refs))
+	for start := 0; start < len(refs); start += chunk {
+		part := refs[start:min(start+chunk, len(refs))]
+		var rows []models.ChargeRow
+		err := s.read.WithContext(ctx).
+			Select("ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed").
+			Where("ref_payment IN ?", part).Find(&rows).Error
+		if err != nil {
+			return nil, translate("store: tracked", err)
+		}
+		for _, r := range rows {
+			out[r.RefPayment] = Tracked{
+				RefPayment: r.RefPayment, IDNumber: r.IDNumber, Status: r.Status, SendCount: r.SendCount,
+				OfferAfter: r.OfferAfter, Amount: r.Amount, PaidAmount: r.PaidAmount, AdvanceAllowed: r.AdvanceAllowed,
+			}
+		}
+	}
+	return out, nil
+}
+
+// Offer is a valid item the lookup wants to send.
+type Offer struct {
+	RefPayment     string
+	IDNumber       string
+	PayerName      string
+	Description    string
+	Amount         decimal.Decimal
+	Currency       string
+	AdvanceAllowed bool
+	// Payload is the exact JSON item that will be sent.
+	Payload []byte
+}
+
+// Violation is one broken rule of a held-back record.
+type Violation struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// HeldBack is a record that broke a rule and will not be sent.
+type HeldBack struct {
+	RefPayment string
+	IDNumber   string
+	Violations []Violation
+}
+
+// ClaimRequest is one lookup's write: the offers to claim and the records
+// held back.
+type ClaimRequest struct {
+	Offers   []Offer
+	HeldBack []HeldBack
+	// ResendAfter is how long until an unpaid claimed charge may be offered
+	// again; 0 means never (until released).
+	ResendAfter time.Duration
+}
+
+// Claim is what one lookup won: the refs it may send, and what Release needs
+// to give them back.
+type Claim struct {
+	At time.Time
+	// Refs are the claimed ref_payments, in no particular order.
+	Refs []string
+	// firstSend are the refs this claim inserted (sent for the first time).
+	firstSend []string
+	resent    []string
+}
+
+// Claim records held-back records and claims offers, all in one
+// transaction. A ref is claimed only if it is new, or tracked for the same
+// customer, unpaid, and due to be offered again; the check and the claim are
+// one statement, so two concurrent lookups never both win the same ref.
+func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
+	now := s.now()
+	claim := Claim{At: now}
+	if len(req.Offers) == 0 && len(req.HeldBack) == 0 {
+		return claim, nil
+	}
+	var offerAfter *time.Time
+	if req.ResendAfter > 0 {
+		t := now.Add(req.ResendAfter)
+		offerAfter = &t
+	}
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := upsertHeldBack(tx, req.HeldBack, now); err != nil {
+			return err
+		}
+		for start := 0; start < len(req.Offers); start += chunk {
+			part := req.Offers[start:min(start+chunk, len(req.Offers))]
+			won, err := claimChunk(tx, part, now, offerAfter)
+			if err != nil {
+				return err
+			}
+			if err := recordSends(tx, won, now); err != nil {
+				return err
+			}
+			for _, w := range won {
+				claim.Refs = append(claim.Refs, w.RefPayment)
+				if w.SendCount == 1 {
+					claim.firstSend = append(claim.firstSend, w.RefPayment)
+				} else {
+					claim.resent = append(claim.resent, w.RefPayment)
+				}
+			}
+		}
+		if len(claim.Refs) > 0 && len(req.Offers) > 0 {
+			// A record that was held back and now goes out is fixed.
+			return tx.Exec(`DELETE FROM held_back WHERE id_number = ? AND ref_payment IN ?`,
+				req.Offers[0].IDNumber, claim.Refs).Error
+		}
+		return nil
+	})
+	if err != nil {
+		return Claim{}, translate("store: claim", err)
+	}
+	return claim, nil
+}
+
+type wonRow struct {
+	ID         int64
+	RefPayment string
+	SendCount  int
+}
+
+func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Time) ([]wonRow, error) {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
+		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
+		paid_amount, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(offers)*16+1)
+	for i, o := range offers {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?)")
+		args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
+			o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), now, now, offerAfter, now, now)
+	}
+	sb.WriteString(` ON CONFLICT (ref_payment) DO UPDATE SET
+		send_count = charges.send_count + 1,
+		last_sent_at = excluded.last_sent_at,
+		offer_after = excluded.offer_after,
+		payload = excluded.payload,
+		payload_hash = excluded.payload_hash,
+		payer_name = excluded.payer_name,
+		description = excluded.description,
+		amount = excluded.amount,
+		currency_type = excluded.currency_type,
+		advance_allowed = excluded.advance_allowed,
+		updated_at = excluded.updated_at
+	WHERE charges.id_number = excluded.id_number
+		AND charges.status IN ('sent', 'failed', 'reversed')
+		AND charges.offer_after IS NOT NULL
+		AND charges.offer_after <= ?
+	RETURNING id, ref_payment, send_count`)
+	args = append(args, now)
+	var won []wonRow
+	if err := tx.Raw(sb.String(), args...).Scan(&won).Error; err != nil {
+		return nil, err
+	}
+	return won, nil
+}
+
+func recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
+	if len(won) == 0 {
+		return nil
+	}
+	events := make([]models.ChargeEventRow, len(won))
+	for i, w := range won {
+		kind := "sent"
+		if w.SendCount > 1 {
+			kind = "resent"
+		}
+		events[i] = models.ChargeEventRow{ChargeID: w.ID, Kind: kind, ToStatus: "", Detail: fmt.Sprintf("send #%d", w.SendCount), CreatedAt: now}
+	}
+	return tx.Create(&events).Error
+}
+
+func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {
+	for start := 0; start < len(held); start += chunk {
+		part := held[start:min(start+chunk, len(held))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO held_back (ref_payment, id_number, violations, first_seen_at, last_seen_at, seen_count) VALUES `)
+		args := make([]any, 0, len(part)*5)
+		for i, h := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			v, err := json.Marshal(h.Violations)
+			if err != nil {
+				return err
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, 1)")
+			args = append(args, h.RefPayment, h.IDNumber, string(v), now, now)
+		}
+		sb.WriteString(` ON CONFLICT (ref_payment, id_number) DO UPDATE SET
+			violations = excluded.violations,
+			last_seen_at = excluded.last_seen_at,
+			seen_count = held_back.seen_count + 1`)
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release gives back what claim won, because its answer never reached the
+// caller: charges sent for the first time are forgotten, re-sent ones become
+// due again at once. Only rows still carrying this claim's send are touched.
+func (s *Store) Release(ctx context.Context, claim Claim) error {
+	if len(claim.Refs) == 0 {
+		return nil
+	}
+	now := s.now()
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if len(claim.firstSend) > 0 {
+			if err := tx.Exec(`DELETE FROM charges WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ?`,
+				claim.firstSend, claim.At).Error; err != nil {
+				return err
+			}
+		}
+		if len(claim.resent) > 0 {
+			if err := tx.Exec(`INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at)
+				SELECT id, 'released', status, status, 'answer not delivered', ? FROM charges
+				WHERE ref_payment IN ? AND last_sent_at = ?`, now, claim.resent, claim.At).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`UPDATE charges SET send_count = send_count - 1, offer_after = ?, updated_at = ?
+				WHERE ref_payment IN ? AND last_sent_at = ?`, now, now, claim.resent, claim.At).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return translate("store: release", err)
+}
+
+// PayloadHash is the hex SHA-256 of an item as sent.
+func PayloadHash(payload []byte) string {
+	sum := sha256.Sum256(payload)
+	return hex.EncodeToString(sum[:])
+}

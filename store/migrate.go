@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema step, with its SQL per dialect where
+// they differ. Steps are append-only: never edit one that has shipped.
+type migration struct {
+	version  int
+	name     string
+	sqlite   []string
+	postgres []string
+}
+
+// migrations is the whole schema history, in order.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "charges, timeline and held-back records",
+		sqlite: []string{
+			`CREATE TABLE charges (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				ref_payment TEXT NOT NULL UNIQUE,
+				id_number TEXT NOT NULL,
+				payer_name TEXT NOT NULL DEFAULT '',
+				description TEXT NOT NULL DEFAULT '',
+				amount TEXT NOT NULL,
+				currency_type TEXT NOT NULL,
+				advance_allowed INTEGER NOT NULL DEFAULT 0,
+				status TEXT NOT NULL,
+				payload TEXT NOT NULL DEFAULT '',
+				payload_hash TEXT NOT NULL DEFAULT '',
+				send_count INTEGER NOT NULL DEFAULT 0,
+				first_sent_at DATETIME,
+				last_sent_at DATETIME,
+				offer_after DATETIME,
+				paid_amount TEXT NOT NULL DEFAULT '0',
+				paid_at DATETIME,
+				transaction_id TEXT NOT NULL DEFAULT '',
+				created_at DATETIME NOT NULL,
+				updated_at DATETIME NOT NULL
+			)`,
+			`CREATE INDEX idx_charges_id_number ON charges (id_number)`,
+			`CREATE INDEX idx_charges_status_updated ON charges (status, updated_at)`,
+			`CREATE INDEX idx_charges_updated ON charges (updated_at)`,
+			`CREATE TABLE charge_events (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				charge_id INTEGER NOT NULL REFERENCES charges (id) ON DELETE CASCADE,
+				kind TEXT NOT NULL,
+				from_status TEXT NOT NULL DEFAULT '',
+				to_status TEXT NOT NULL DEFAULT '',
+				detail TEXT NOT NULL DEFAULT '',
+				created_at DATETIME NOT NULL
+			)`,
+			`CREATE INDEX idx_charge_events_charge ON charge_events (charge_id, id)`,
+			`CREATE TABLE held_back (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				ref_payment TEXT NOT NULL,
+				id_number TEXT NOT NULL,
+				violations TEXT NOT NULL,
+				first_seen_at DATETIME NOT NULL,
+				last_seen_at DATETIME NOT NULL,
+				seen_count INTEGER NOT NULL DEFAULT 1,
+				UNIQUE (ref_payment, id_number)
+			)`,
+			`CREATE INDEX idx_held_back_last_seen ON held_back (last_seen_at)`,
+		},
+		postgres: []string{
+			`CREATE TABLE charges (
+				id BIGSERIAL PRIMARY KEY,
+				ref_payment TEXT NOT NULL UNIQUE,
+				id_number TEXT NOT NULL,
+				payer_name TEXT NOT NULL DEFAULT '',
+				description TEXT NOT NULL DEFAULT '',
+				amount NUMERIC NOT NULL,
+				currency_type TEXT NOT NULL,
+				advance_allowed BOOLEAN NOT NULL DEFAULT FALSE,
+				status TEXT NOT NULL,
+				payload TEXT NOT NULL DEFAULT '',
+				payload_hash TEXT NOT NULL DEFAULT '',
+				send_count INTEGER NOT NULL DEFAULT 0,
+				first_sent_at TIMESTAMPTZ,
+				last_sent_at TIMESTAMPTZ,
+				offer_after TIMESTAMPTZ,
+				paid_amount NUMERIC NOT NULL DEFAULT 0,
+				paid_at TIMESTAMPTZ,
+				transaction_id TEXT NOT NULL DEFAULT '',
+				created_at TIMESTAMPTZ NOT NULL,
+				updated_at TIMESTAMPTZ NOT NULL
+			)`,
+			`CREATE INDEX idx_charges_id_number ON charges (id_number)`,
+			`CREATE INDEX idx_charges_status_updated ON charges (status, updated_at)`,
+			`CREATE INDEX idx_charges_updated ON charges (updated_at)`,
+			`CREATE TABLE charge_events (
+				id BIGSERIAL PRIMARY KEY,
+				charge_id BIGINT NOT NULL REFERENCES charges (id) ON DELETE CASCADE,
+				kind TEXT NOT NULL,
+				from_status TEXT NOT NULL DEFAULT '',
+				to_status TEXT NOT NULL DEFAULT '',
+				detail TEXT NOT NULL DEFAULT '',
+				created_at TIMESTAMPTZ NOT NULL
+			)`,
+			`CREATE INDEX idx_charge_events_charge ON charge_events (charge_id, id)`,
+			`CREATE TABLE held_back (
+				id BIGSERIAL PRIMARY KEY,
+				ref_payment TEXT NOT NULL,
+				id_number TEXT NOT NULL,
+				violations TEXT NOT NULL,
+				first_seen_at TIMESTAMPTZ NOT NULL,
+				last_seen_at TIMESTAMPTZ NOT NULL,
+				seen_count INTEGER NOT NULL DEFAULT 1,
+				UNIQUE (ref_payment, id_number)
+			)`,
+			`CREATE INDEX idx_held_back_last_seen ON held_back (last_seen_at)`,
+		},
+	},
+}
+
+// LatestVersion is the schema version this binary expects.
+func LatestVersion() int { return migrations[len(migrations)-1].version }
+
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INTEGER PRIMARY KEY,
+	name TEXT NOT NULL,
+	applied_at TEXT NOT NULL
+)`
+
+// SchemaVersion returns the version the database is at (0 for a new one).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	db := s.write.WithContext(ctx)
+	if err := db.Exec(migrationsTable).Error; err != nil {
+		return 0, translate("store: schema version", err)
+	}
+	var v int
+	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v).Error; err != nil {
+		return 0, translate("store: schema version", err)
+	}
+	return v, nil
+}
+
+// Migrate applies every pending step, each in its own transaction, and
+// returns the versions applied. On PostgreSQL an advisory lock keeps two
+// replicas starting together from racing.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	db := s.write.WithContext(ctx)
+	if s.dialect == Postgres {
+		conn, err := db.DB()
+		if err != nil {
+			return nil, translate("store: migrate", err)
+		}
+		c, err := conn.Conn(ctx)
+		if err != nil {
+			return nil, translate("store: migrate", err)
+		}
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(72110001)`); err != nil {
+			return nil, translate("store: migrate lock", err)
+		}
+		defer c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(72110001)`)
+	}
+	current, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if current > LatestVersion() {
+		return nil, fmt.Errorf("store: database is at version %d, newer than this binary's %d", current, LatestVersion())
+	}
+	var applied []int
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		steps := m.sqlite
+		if s.dialect == Postgres {
+			steps = m.postgres
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range steps {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, s.now().Format(time.RFC3339)).Error
+		})
+		if err != nil {
+			return applied, translate(fmt.Sprintf("store: migration %d (%s)", m.version, m.name), err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}
+
+// CheckSchema returns ErrSchemaOutdated unless the database is at the
+// version this binary expects.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != LatestVersion() {
+		return fmt.Errorf("store: at version %d, want %d: %w", v, LatestVersion(), ErrSchemaOutdated)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+// Package store is recauda-bridge's tracking database: which ref_payments were
+// offered and what became of them, records held back, webhook events and
+// write-back jobs. It owns every SQL statement and GORM call; callers see
+// plain Go types and the store's own error sentinels.
+//
+// SQLite is the default (one file, WAL, one writer connection and a pool of
+// readers); PostgreSQL serves several replicas sharing the work.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Errors the store returns, wrapped; match them with errors.Is.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means the change would break a uniqueness or state rule.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable means the database could not do what was asked now:
+	// locked, full, read-only, unreachable. Worth retrying later.
+	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrSchemaOutdated means the database needs `recauda-bridge migrate`.
+	ErrSchemaOutdated = errors.New("store: schema is out of date")
+)
+
+// Dialects the store speaks.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options tune the store.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives slow-query and error lines; nil discards them.
+	Logger *slog.Logger
+	// MaxOpenConns bounds the reader pool (and the whole pool on PostgreSQL).
+	MaxOpenConns int
+}
+
+// Store wraps the database. It is safe for concurrent use.
+type Store struct {
+	dialect string
+	// write is the only handle that changes data. On SQLite it holds one
+	// connection, so writers queue in Go instead of spinning on SQLITE_BUSY.
+	write *gorm.DB
+	// read serves queries; on PostgreSQL it is the same pool as write.
+	read *gorm.DB
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// Open connects to the database. It does not migrate.
+func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 8
+	}
+	s := &Store{dialect: dialect, now: func() time.Time { return opts.Now().UTC().Truncate(time.Microsecond) }, log: opts.Logger}
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                s.now,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		TranslateError:         true,
+	}
+	switch dialect {
+	case SQLite:
+		w, err := gorm.Open(sqlite.Open(sqliteDSN(dsn, false)), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
+		}
+		r, err := gorm.Open(sqlite.Open(sqliteDSN(dsn, true)), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
+		}
+		s.write, s.read = w, r
+		if err := setPool(w, 1); err != nil {
+			return nil, err
+		}
+		if err := setPool(r, opts.MaxOpenConns); err != nil {
+			return nil, err
+		}
+	case Postgres:
+		db, err := gorm.Open(postgres.Open(dsn), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", errors.Join(ErrUnavailable, err))
+		}
+		if err := setPool(db, opts.MaxOpenConns); err != nil {
+			return nil, err
+		}
+		s.write, s.read = db, db
+	default:
+		return nil, fmt.Errorf("store: unknown dialect %q", dialect)
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteDSN sets what every connection needs: WAL so readers never block the
+// writer, a busy timeout, foreign keys, and full sync because an
+// acknowledged webhook must survive a power cut, not just a crash.
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "FULL")
+	q.Set("_loc", "UTC")
+	if readOnly {
+		q.Set("_query_only", "true")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func setPool(db *gorm.DB, n int) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("store: pool: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return nil
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range []*gorm.DB{s.write, s.read} {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return fmt.Errorf("store: ping: %w", errors.Join(ErrUnavailable, err))
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping: %w", errors.Join(ErrUnavailable, err))
+		}
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	var errs []error
+	seen := map[*gorm.DB]bool{}
+	for _, db := range []*gorm.DB{s.read, s.write} {
+		if db == nil || seen[db] {
+			continue
+		}
+		seen[db] = true
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// translate maps a driver error to the store's sentinels, keeping the cause.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, errors.Join(ErrConflict, err))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, errors.Join(ErrUnavailable, err))
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		return fmt.Errorf("%s: %w", op, errors.Join(ErrConflict, err))
+	}
+	// Anything else is the database failing us (locked, full, read-only,
+	// gone): the caller answers 503 and Efipay or the customer retries.
+	return fmt.Errorf("%s: %w", op, errors.Join(ErrUnavailable, err))
+}
