@@ -1,0 +1,369 @@
+// Package guard wraps every erp.Source in the protections the lookup path
+// needs whatever the adapter: concurrent lookups for the same customer share
+// one call, successful answers are cached for a short time, a circuit breaker
+// stops asking an ERP that keeps failing, and every call is measured.
+//
+// The core builds one guard per source in run and only ever talks to the
+// guard:
+//
+//	metrics, err := guard.NewMetrics(registry) // once per registry
+//	src := guard.New(adapter, guard.Options{Name: "file", CacheTTL: 30 * time.Second, Metrics: metrics, Logger: log})
+//
+// A guard forwards the optional abilities (erp.PaymentRecorder,
+// erp.HealthChecker) of what it wraps, answering erp.ErrUnsupported when the
+// wrapped source lacks them, so the core never needs to unwrap it.
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
+
+	"recauda-bridge/erp"
+)
+
+// ErrCircuitOpen means the guard refused to ask the source because its circuit
+// breaker is open (or half-open with its probes already in flight). Errors
+// carrying it also wrap erp.ErrUnavailable, so the core answers 503 without
+// knowing about the breaker; errors.Is tells the two apart when it matters.
+var ErrCircuitOpen = errors.New("erp circuit open")
+
+// Defaults applied by New to zero-valued Options.
+const (
+	DefaultName                = "erp"
+	DefaultCacheMaxEntries     = 10_000
+	DefaultFailureThreshold    = 5
+	DefaultOpenTimeout         = 10 * time.Second
+	DefaultHalfOpenMaxRequests = 1
+	DefaultCallTimeout         = 15 * time.Second
+)
+
+// Options configures a guard. The zero value is usable: no cache, no metrics,
+// logs discarded, breaker with the defaults above.
+type Options struct {
+	// Name identifies the source in metrics and logs. It must be unique among
+	// the guards that share one Metrics, or their series merge. Default "erp".
+	Name string
+	// CacheTTL is how long a successful answer is served from memory.
+	// 0 turns the cache off (lookups are still coalesced).
+	CacheTTL time.Duration
+	// CacheMaxEntries bounds the cache; the least recently used customer is
+	// evicted first. 0 means DefaultCacheMaxEntries.
+	CacheMaxEntries int
+	// Breaker configures the circuit breaker around PendingCharges.
+	Breaker BreakerOptions
+	// CallTimeout bounds a call to the source when the caller's context has no
+	// deadline of its own. 0 means DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Metrics receives the guard's measurements; nil means none. Build it once
+	// per registry with NewMetrics and pass the same value to every guard: a
+	// guard takes a *Metrics rather than a prometheus.Registerer so that two
+	// guards never try to register the same collectors twice.
+	Metrics *Metrics
+	// Logger receives a warning whenever the breaker changes state; nil
+	// discards.
+	Logger *slog.Logger
+	// Now is the cache's clock; nil means time.Now. The breaker keeps its own
+	// wall clock (gobreaker does not take one).
+	Now func() time.Time
+}
+
+// BreakerOptions configures the circuit breaker. Only errors wrapping
+// erp.ErrUnavailable or context.DeadlineExceeded count as failures; a
+// context.Canceled is ignored (it says the caller left, not that the ERP is
+// down) and any other error counts as a success (the ERP answered).
+type BreakerOptions struct {
+	// FailureThreshold is how many consecutive failures open the circuit.
+	// 0 means DefaultFailureThreshold.
+	FailureThreshold uint32
+	// OpenTimeout is how long the circuit stays open before it lets a probe
+	// through (half-open). 0 means DefaultOpenTimeout.
+	OpenTimeout time.Duration
+	// HalfOpenMaxRequests is how many probes may run while half-open; that many
+	// consecutive successes close the circuit, one failure opens it again.
+	// 0 means DefaultHalfOpenMaxRequests.
+	HalfOpenMaxRequests uint32
+}
+
+// Source is an erp.Source wrapped by a guard. It is safe for concurrent use.
+type Source struct {
+	src         erp.Source
+	name        string
+	callTimeout time.Duration
+	cache       *cache // nil when the cache is off
+	group       singleflight.Group
+	breaker     *gobreaker.CircuitBreaker[[]erp.Charge]
+	metrics     *sourceMetrics // nil when there are no metrics
+	logger      *slog.Logger
+}
+
+var (
+	_ erp.Source          = (*Source)(nil)
+	_ erp.PaymentRecorder = (*Source)(nil)
+	_ erp.HealthChecker   = (*Source)(nil)
+)
+
+// New wraps src. Zero fields of opts take the defaults documented on Options.
+func New(src erp.Source, opts Options) *Source {
+	s := &Source{
+		src:         src,
+		name:        opts.Name,
+		callTimeout: opts.CallTimeout,
+		logger:      opts.Logger,
+	}
+	if s.name == "" {
+		s.name = DefaultName
+	}
+	if s.callTimeout <= 0 {
+		s.callTimeout = DefaultCallTimeout
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CacheTTL > 0 {
+		now := opts.Now
+		if now == nil {
+			now = time.Now
+		}
+		maxEntries := opts.CacheMaxEntries
+		if maxEntries <= 0 {
+			maxEntries = DefaultCacheMaxEntries
+		}
+		s.cache = newCache(opts.CacheTTL, maxEntries, now)
+	}
+	if opts.Metrics != nil {
+		s.metrics = opts.Metrics.forSource(s.name)
+	}
+
+	b := opts.Breaker
+	if b.FailureThreshold == 0 {
+		b.FailureThreshold = DefaultFailureThreshold
+	}
+	if b.OpenTimeout <= 0 {
+		b.OpenTimeout = DefaultOpenTimeout
+	}
+	if b.HalfOpenMaxRequests == 0 {
+		b.HalfOpenMaxRequests = DefaultHalfOpenMaxRequests
+	}
+	s.breaker = gobreaker.NewCircuitBreaker[[]erp.Charge](gobreaker.Settings{
+		Name:        s.name,
+		MaxRequests: b.HalfOpenMaxRequests,
+		Timeout:     b.OpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= b.FailureThreshold
+		},
+		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
+		IsSuccessful:  func(err error) bool { return !isUnavailable(err) },
+		OnStateChange: s.onStateChange,
+	})
+	return s
+}
+
+// Unwrap returns the source the guard wraps.
+func (s *Source) Unwrap() erp.Source { return s.src }
+
+// CanRecord reports whether RecordPayment can do anything: the wrapped source
+// implements erp.PaymentRecorder and, if it has its own CanRecord, says so.
+func (s *Source) CanRecord() bool {
+	if _, ok := s.src.(erp.PaymentRecorder); !ok {
+		return false
+	}
+	if c, ok := s.src.(interface{ CanRecord() bool }); ok {
+		return c.CanRecord()
+	}
+	return true
+}
+
+// PendingCharges answers from the cache when it can; otherwise it asks the
+// source through the circuit breaker, sharing the call with every concurrent
+// lookup for the same idNumber.
+//
+// Each caller gets its own copy of the slice, so appending to it or assigning
+// its elements is safe. The Charges' own slices and pointers (References,
+// Advance, Metadata...) are shared with the cache and other callers and must
+// be treated as read-only.
+//
+// Errors: an error wrapping erp.ErrUnavailable when the source is down, slow
+// past the deadline or refused by the open circuit (then also ErrCircuitOpen);
+// the caller's ctx.Err(), wrapped, when the caller leaves first.
+func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, s.callerGone(err)
+	}
+	if s.cache != nil {
+		if charges, ok := s.cache.get(idNumber); ok {
+			s.metrics.count(opPendingCharges, resultCacheHit)
+			return charges, nil
+		}
+	}
+
+	// The shared call must not die with whichever caller happened to start
+	// it, or every caller waiting on it would fail too. So two things
+	// together:
+	//   - DoChan, so each caller waits on its own ctx and returns as soon as
+	//     that ctx is done, without waiting for the shared call;
+	//   - fetch runs under context.WithoutCancel(ctx) (keeping its values,
+	//     such as the request ID) with the first caller's deadline, so the
+	//     source still has a deadline and the call cannot outlive it.
+	// A waiter with a later deadline than the first caller may thus see an
+	// ErrUnavailable a little early; every lookup has the same timeout in
+	// practice, and a deadline shared by all is what keeps the call bounded.
+	var led bool // written by fn before the result is sent on ch; read only after receiving it
+	ch := s.group.DoChan(idNumber, func() (any, error) {
+		led = true
+		return s.fetch(ctx, idNumber)
+	})
+	select {
+	case r := <-ch:
+		if !led {
+			s.metrics.count(opPendingCharges, resultCoalesced)
+		}
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return cloneCharges(r.Val.([]erp.Charge)), nil
+	case <-ctx.Done():
+		return nil, s.callerGone(ctx.Err())
+	}
+}
+
+// fetch makes the one call to the source that concurrent lookups share, and
+// counts it. Its result is never handed out as is: the cache and each caller
+// take their own copy.
+func (s *Source) fetch(ctx context.Context, idNumber string) ([]erp.Charge, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(s.callTimeout)
+	}
+	callCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+
+	var gen uint64
+	if s.cache != nil {
+		gen = s.cache.generation()
+	}
+
+	var start time.Time
+	charges, err := s.breaker.Execute(func() ([]erp.Charge, error) {
+		start = time.Now()
+		return s.src.PendingCharges(callCtx, idNumber)
+	})
+	if !start.IsZero() {
+		s.metrics.observe(opPendingCharges, time.Since(start))
+	}
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		s.metrics.count(opPendingCharges, resultCircuitOpen)
+		return nil, fmt.Errorf("erp source %s: %w: %w", s.name, ErrCircuitOpen, erp.ErrUnavailable)
+	case err != nil:
+		s.metrics.count(opPendingCharges, classify(err))
+		return nil, s.wrap("pending charges", err)
+	}
+	s.metrics.count(opPendingCharges, resultOK)
+	if charges == nil {
+		charges = []erp.Charge{} // "none pending" is an empty slice, never nil
+	}
+	if s.cache != nil {
+		s.cache.put(idNumber, cloneCharges(charges), gen)
+	}
+	return charges, nil
+}
+
+// RecordPayment forwards p to the wrapped source and drops the customer's
+// cached lookup, whose answer the payment makes stale. It answers
+// erp.ErrUnsupported when CanRecord is false.
+//
+// Write-backs do not go through the circuit breaker: the worker that sends
+// them already retries with back-off, and a write-back failing must not stop
+// lookups (nor the reverse). They are measured like lookups.
+func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
+	rec, ok := s.src.(erp.PaymentRecorder)
+	if !ok || !s.CanRecord() {
+		return fmt.Errorf("erp source %s: record payment: %w", s.name, erp.ErrUnsupported)
+	}
+	// Drop the cache entry whatever the outcome: the ERP may have recorded
+	// the payment even if the answer never came back. Forget makes the next
+	// lookup start a fresh call instead of joining one begun before the
+	// payment.
+	if s.cache != nil {
+		s.cache.invalidate(p.IDNumber)
+	}
+	s.group.Forget(p.IDNumber)
+
+	start := time.Now()
+	err := rec.RecordPayment(ctx, p)
+	s.metrics.observe(opRecordPayment, time.Since(start))
+	s.metrics.count(opRecordPayment, classify(err))
+	if err != nil {
+		return s.wrap("record payment", err)
+	}
+	return nil
+}
+
+// Check forwards to the wrapped source's health check, or answers
+// erp.ErrUnsupported when it has none (callers decide whether that means
+// healthy). It bypasses the breaker so that readiness reflects the ERP itself.
+func (s *Source) Check(ctx context.Context) error {
+	hc, ok := s.src.(erp.HealthChecker)
+	if !ok {
+		return fmt.Errorf("erp source %s: check: %w", s.name, erp.ErrUnsupported)
+	}
+	start := time.Now()
+	err := hc.Check(ctx)
+	s.metrics.observe(opCheck, time.Since(start))
+	s.metrics.count(opCheck, classify(err))
+	if err != nil {
+		return s.wrap("check", err)
+	}
+	return nil
+}
+
+// wrap adds the source name to err and makes a bare deadline error from the
+// source wrap erp.ErrUnavailable too, as the erp.Source contract asks, so the
+// core maps it to 503 whichever adapter forgot.
+func (s *Source) wrap(op string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, erp.ErrUnavailable) {
+		return fmt.Errorf("erp source %s: %s: %w: %w", s.name, op, erp.ErrUnavailable, err)
+	}
+	return fmt.Errorf("erp source %s: %s: %w", s.name, op, err)
+}
+
+// callerGone is the error for a caller whose ctx ended before the answer. A
+// deadline also wraps erp.ErrUnavailable: the ERP did not answer in time.
+func (s *Source) callerGone(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("erp source %s: pending charges: %w: %w", s.name, erp.ErrUnavailable, err)
+	}
+	return fmt.Errorf("erp source %s: pending charges: %w", s.name, err)
+}
+
+// onStateChange runs inside the breaker's lock: it must not call the breaker.
+func (s *Source) onStateChange(_ string, from, to gobreaker.State) {
+	s.metrics.setState(to)
+	s.logger.Warn("erp circuit breaker changed state",
+		slog.String("source", s.name),
+		slog.String("from", from.String()),
+		slog.String("to", to.String()),
+	)
+}
+
+// isUnavailable reports whether err says the ERP could not be asked in time:
+// what the breaker counts as a failure.
+func isUnavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return errors.Is(err, erp.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// cloneCharges returns a new slice holding the same Charges; never nil.
+func cloneCharges(charges []erp.Charge) []erp.Charge {
+	out := make([]erp.Charge, len(charges))
+	copy(out, charges)
+	return out
+}
