@@ -1,0 +1,258 @@
+package validation
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+
+	// The Bogota zone must resolve on hosts without zoneinfo (scratch and
+	// distroless images).
+	_ "time/tzdata"
+
+	"recauda-bridge/models"
+)
+
+// Violation is one broken rule of one item.
+type Violation struct {
+	// Field is the path inside the item in Efipay's JSON names, e.g.
+	// "recauda_information.amount", "advanced_options.references[1]".
+	Field string `json:"field"`
+	// Rule is a stable snake_case rule id; the package documentation lists
+	// them all.
+	Rule string `json:"rule"`
+	// Message is an English sentence naming the limit and what is wrong with
+	// the value. It never quotes a long value, nor an ID number or a name.
+	Message string `json:"message"`
+}
+
+// Validator checks Efipay lookup items. It is safe for concurrent use.
+type Validator struct {
+	now     func() time.Time
+	loc     *time.Location
+	v       *validator.Validate
+	mirrors sync.Pool
+}
+
+// bogotaOffset is Colombia's UTC offset, constant since 1993; used only if
+// the embedded zone database cannot be read.
+const bogotaOffset = -5 * 60 * 60
+
+// New builds the validator; now is the injected clock (time.Now when nil).
+// "Today" is now() converted to America/Bogota.
+func New(now func() time.Time) *Validator {
+	if now == nil {
+		now = time.Now
+	}
+	loc, err := time.LoadLocation("America/Bogota")
+	if err != nil {
+		loc = time.FixedZone("America/Bogota", bogotaOffset)
+	}
+
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	for tag, fn := range map[string]validator.Func{
+		"positive":              isPositive,
+		"decimal_places":        hasDecimalPlaces,
+		"integer_digits":        hasIntegerDigits,
+		"amount_min_length":     hasAmountMinLength,
+		"digits":                isDigits,
+		"not_blank":             isNotBlank,
+		"trimmed":               isTrimmed,
+		"no_control_characters": hasNoControlCharacters,
+		"json_object_or_array":  isJSONObjectOrArray,
+		"absolute_url":          isAbsoluteURL,
+		"date":                  isDate,
+		"not_before_today":      isNotBeforeToday,
+	} {
+		if err := v.RegisterValidation(tag, fn); err != nil {
+			panic(fmt.Sprintf("validation: register %s: %v", tag, err))
+		}
+	}
+	v.RegisterStructValidation(crossField, payment{})
+
+	return &Validator{
+		now: now,
+		loc: loc,
+		v:   v,
+		mirrors: sync.Pool{New: func() any {
+			return new(payment)
+		}},
+	}
+}
+
+// Payment returns every violation of p (nil when valid), sorted by field path
+// then rule. A nil p is one "required" violation with an empty Field.
+func (v *Validator) Payment(p *models.Payment) []Violation {
+	if p == nil {
+		return []Violation{{Rule: "required", Message: "the payment item is missing"}}
+	}
+	y, mo, d := v.now().In(v.loc).Date()
+	today := newDate(y, int(mo), d)
+
+	m := v.mirrors.Get().(*payment)
+	defer func() {
+		*m = payment{} // drop references to p before pooling
+		v.mirrors.Put(m)
+	}()
+	m.fill(p, today)
+	err := v.v.Struct(m)
+	if err == nil {
+		return nil
+	}
+
+	var fieldErrs validator.ValidationErrors
+	if !errors.As(err, &fieldErrs) {
+		// Only a non-struct argument gets here, and m is always a struct.
+		panic("validation: unexpected validator error: " + err.Error())
+	}
+	// The errors point into m: translate them before m goes back to the pool.
+	out := make([]Violation, 0, len(fieldErrs))
+	for _, fe := range fieldErrs {
+		out = append(out, violation(fe, today))
+	}
+	slices.SortFunc(out, func(a, b Violation) int {
+		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Rule, b.Rule))
+	})
+	return out
+}
+
+// violation turns a validator error into a Violation.
+func violation(fe validator.FieldError, today date) Violation {
+	field := fe.Namespace()
+	if _, rest, ok := strings.Cut(field, "."); ok {
+		field = rest // drop the mirror's type name
+	}
+	rule := fe.Tag()
+	switch rule {
+	case "min":
+		rule = "min_length"
+	case "max":
+		rule = "max_length"
+		if fe.Kind() == reflect.Slice {
+			rule = "max_items"
+		}
+	case "oneof":
+		rule = "one_of"
+	case "not_blank":
+		rule = "required"
+	}
+	return Violation{Field: field, Rule: rule, Message: message(field, rule, fe, today)}
+}
+
+// maxQuoted is the longest value a message repeats.
+const maxQuoted = 40
+
+func message(field, rule string, fe validator.FieldError, today date) string {
+	str, _ := fe.Value().(string)
+	ref, isNum := fe.Value().(numberRef)
+	var num number
+	if isNum {
+		num = *ref.n
+	}
+	switch rule {
+	case "required":
+		if fe.Tag() == "not_blank" {
+			return field + " is required and must not be only whitespace"
+		}
+		if field == "advanced_options.delivery_service.value" {
+			return field + ` is required when type is "Con Valor"`
+		}
+		return field + " is required"
+	case "min_length":
+		return fmt.Sprintf("%s must be at least %s characters long; it has %d", field, fe.Param(), utf8.RuneCountInString(str))
+	case "max_length":
+		return fmt.Sprintf("%s must be at most %s characters long; it has %d", field, fe.Param(), utf8.RuneCountInString(str))
+	case "max_items":
+		return fmt.Sprintf("%s must have at most %s items; it has %d", field, fe.Param(), reflect.ValueOf(fe.Value()).Len())
+	case "one_of":
+		msg := fmt.Sprintf("%s must be one of %s (exact case)", field, oneOfList(fe.Param()))
+		if utf8.RuneCountInString(str) <= maxQuoted {
+			msg += fmt.Sprintf("; it is %q", str)
+		}
+		return msg
+	case "digits":
+		return field + " must contain only the digits 0-9"
+	case "trimmed":
+		return field + " must not start or end with whitespace"
+	case "no_control_characters":
+		return field + " must not contain control characters"
+	case "positive":
+		return field + " must be greater than 0" + isText(num, isNum)
+	case "decimal_places":
+		return fmt.Sprintf("%s must have at most %s decimal places; it has %d", field, fe.Param(), num.places)
+	case "integer_digits":
+		return fmt.Sprintf("%s must have at most %s digits before the decimal point; it has %d", field, fe.Param(), num.intDigits)
+	case "amount_min_length":
+		return fmt.Sprintf("%s written as a plain decimal must be at least %s characters long (1000 and 10.5 are, 999 and 9.5 are not); it has %d",
+			field, fe.Param(), num.strLen)
+	case "below_amount":
+		if fe.Param() == "" {
+			return field + " must be less than recauda_information.amount"
+		}
+		return fmt.Sprintf("%s must be less than recauda_information.amount (%s)%s", field, fe.Param(), isText(num, isNum))
+	case "below_100":
+		return fmt.Sprintf("%s is a percentage and must be less than 100%s", field, isText(num, isNum))
+	case "zero_or_absent":
+		return fmt.Sprintf(`%s must be absent or 0 when type is "Gratis"%s`, field, isText(num, isNum))
+	case "json_object_or_array":
+		return field + " must be a JSON object, a JSON array or null"
+	case "absolute_url":
+		return field + " must be an absolute http or https URL with a host, without spaces"
+	case "date":
+		msg := field + " must be a real calendar date written YYYY-MM-DD"
+		if utf8.RuneCountInString(str) <= maxQuoted {
+			msg += fmt.Sprintf("; it is %q", str)
+		}
+		return msg
+	case "not_before_today":
+		return fmt.Sprintf("%s must be today (%s in America/Bogota) or later; it is %s", field, today, str)
+	case "not_after_limit_date":
+		return fmt.Sprintf("%s must not be after advanced_options.limit_date (%s); it is %s", field, fe.Param(), str)
+	}
+	return field + " breaks rule " + rule
+}
+
+// isText is "; it is X" for a number short enough to quote, else "".
+func isText(n number, ok bool) string {
+	if !ok {
+		return ""
+	}
+	if t := n.text(); t != "" {
+		return "; it is " + t
+	}
+	return ""
+}
+
+// oneOfList writes a oneof parameter ("'Valor Minimo' 'Porcentaje Minimo'")
+// as a readable list ("Valor Minimo, Porcentaje Minimo").
+func oneOfList(param string) string {
+	var items []string
+	for param != "" {
+		param = strings.TrimLeft(param, " ")
+		if param == "" {
+			break
+		}
+		var item string
+		if param[0] == '\'' {
+			item, param, _ = strings.Cut(param[1:], "'")
+		} else {
+			item, param, _ = strings.Cut(param, " ")
+		}
+		items = append(items, `"`+item+`"`)
+	}
+	return strings.Join(items, ", ")
+}
