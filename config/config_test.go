@@ -1,0 +1,120 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupFrom(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(lookupFrom(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != ":8080" || c.Database.Dialect != DialectSQLite || c.Database.DSN != "recauda.db" ||
+		c.ERPSource != "demo" || c.ERPTimeout != 3*time.Second || c.ResendAfter != 24*time.Hour || c.EmptyStatus != 200 {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if c.WebhookURL() != "" {
+		t.Fatalf("WebhookURL without PUBLIC_URL = %q, want empty", c.WebhookURL())
+	}
+}
+
+func TestValues(t *testing.T) {
+	c, err := Load(lookupFrom(map[string]string{
+		"DATABASE_URL": "sqlite:///var/lib/recauda/bridge.db", "ERP_SOURCE": "file", "ERP_FILE": "charges.csv",
+		"ERP_TIMEOUT": "1500ms", "RESEND_AFTER": "0", "EMPTY_STATUS": "404", "PUBLIC_URL": "https://pagos.tienda.co/",
+		"LOG_LEVEL": "debug", "LOG_FORMAT": "json",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.DSN != "/var/lib/recauda/bridge.db" || c.ResendAfter != 0 || c.EmptyStatus != 404 || c.ERPTimeout != 1500*time.Millisecond {
+		t.Fatalf("config = %+v", c)
+	}
+	if got := c.WebhookURL(); got != "https://pagos.tienda.co/webhooks/efipay" {
+		t.Fatalf("WebhookURL = %q", got)
+	}
+	pg, err := Load(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1/db"}))
+	if err != nil || pg.Database.Dialect != DialectPostgres {
+		t.Fatalf("postgres URL gave %+v, %v", pg.Database, err)
+	}
+}
+
+func TestInvalidValuesNameTheirVariable(t *testing.T) {
+	tests := []struct{ key, value string }{
+		{"LISTEN_ADDR", "8080"},
+		{"DATABASE_URL", "mysql://x"},
+		{"ERP_SOURCE", "sap"},
+		{"ERP_TIMEOUT", "three seconds"},
+		{"ERP_TIMEOUT", "-1s"},
+		{"RESEND_AFTER", "-1h"},
+		{"EMPTY_STATUS", "204"},
+		{"EMPTY_STATUS", "two hundred"},
+		{"PUBLIC_URL", "pagos.tienda.co"},
+		{"LOG_LEVEL", "loud"},
+		{"LOG_FORMAT", "xml"},
+		{"EFIPAY_TEST_MODE", "maybe"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			_, err := Load(lookupFrom(map[string]string{tc.key: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.key)
+			}
+		})
+	}
+	_, err := Load(lookupFrom(map[string]string{"ERP_SOURCE": "file"}))
+	if err == nil || !strings.Contains(err.Error(), "ERP_FILE") {
+		t.Fatalf("file source without ERP_FILE: err = %v", err)
+	}
+	_, err = Load(lookupFrom(map[string]string{"ERP_TIMEOUT": "x", "EMPTY_STATUS": "1"}))
+	if err == nil || !strings.Contains(err.Error(), "ERP_TIMEOUT") || !strings.Contains(err.Error(), "EMPTY_STATUS") {
+		t.Fatalf("err = %v, want every problem reported at once", err)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path}))
+	if err != nil || c.WebhookToken != "s3cret" {
+		t.Fatalf("token = %q, err %v; want s3cret", c.WebhookToken, err)
+	}
+	_, err = Load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path, "EFIPAY_WEBHOOK_TOKEN": "x"}))
+	if err == nil {
+		t.Fatal("both value and _FILE accepted, want an error")
+	}
+	_, err = Load(lookupFrom(map[string]string{"ADMIN_TOKEN_FILE": filepath.Join(t.TempDir(), "missing")}))
+	if err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
+		t.Fatalf("missing secret file: err = %v", err)
+	}
+}
+
+func TestDotenvFillsGapsAndEnvironmentWins(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	if err := os.WriteFile(path, []byte("LISTEN_ADDR=:9999\nERP_TIMEOUT=7s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ERP_TIMEOUT", "2s")
+	lookup, err := Environment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != ":9999" || c.ERPTimeout != 2*time.Second {
+		t.Fatalf("listen %q timeout %s, want :9999 from .env and 2s from the environment", c.ListenAddr, c.ERPTimeout)
+	}
+}

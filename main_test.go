@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"recauda-bridge/config"
+)
+
+func envOf(m map[string]string) config.Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+func TestRun(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "run.db")
+	base := map[string]string{"DATABASE_URL": db}
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"no command", nil, base, 2, nil, []string{"missing command", "Usage:"}},
+		{"unknown command", []string{"frobnicate"}, base, 2, nil, []string{`unknown command "frobnicate"`}},
+		{"version", []string{"version"}, base, 0, []string{"recauda-bridge"}, nil},
+		{"help", []string{"help"}, base, 0, []string{"preview ID_NUMBER"}, nil},
+		{"serve with arguments", []string{"serve", "now"}, base, 2, nil, []string{"serve takes no arguments"}},
+		{"validate without file", []string{"validate"}, base, 2, nil, []string{"exactly one FILE"}},
+		{"validate valid file", []string{"validate", "testdata/validate-valid.json"}, base, 0, []string{"1 items, 1 valid, 0 invalid"}, nil},
+		{"validate invalid file", []string{"validate", "testdata/validate-invalid.json"}, base, 1, []string{
+			"item 1\tref_payment=MORA-502-2026-02\trecauda_information.amount\tdecimal_places",
+			"item 1\tref_payment=MORA-502-2026-02\tadvanced_options.has_comments\trequired",
+			"item 1\tref_payment=MORA-502-2026-02\tadvanced_options.limit_date\tdate",
+			"item 2\tref_payment=?\t(item)\tunreadable",
+			"3 items, 1 valid, 2 invalid",
+		}, nil},
+		{"validate missing file", []string{"validate", "testdata/nope.json"}, base, 1, nil, nil},
+		{"migrate", []string{"migrate"}, base, 0, []string{"version 1"}, nil},
+		{"migrate again", []string{"migrate"}, base, 0, []string{"up to date"}, nil},
+		{"preview demo customer", []string{"preview", "79845123"}, base, 0, []string{"SEND", "HELD BACK", "DEMO-MORA-502-2026-02", "decimal_places", "1 would be sent, 1 held back"}, nil},
+		{"preview bad id", []string{"preview", "12ab"}, base, 2, nil, nil},
+		{"invalid configuration", []string{"migrate"}, map[string]string{"DATABASE_URL": db, "ERP_TIMEOUT": "soon"}, 1, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, envOf(tc.env), &stdout, &stderr)
+			if got := exitCode(err); got != tc.wantCode {
+				t.Fatalf("exit code = %d (err %v), want %d\nstdout: %s\nstderr: %s", got, err, tc.wantCode, stdout.String(), stderr.String())
+			}
+			for _, want := range tc.wantStdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			for _, want := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestRunInvalidConfigNamesTheVariable(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"ERP_SOURCE": "sap"}), &stdout, &stderr)
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "ERP_SOURCE") {
+		t.Fatalf("err = %v, want exit 1 naming ERP_SOURCE", err)
+	}
+}
+
+func TestPreviewClaimsNothing(t *testing.T) {
+	env := envOf(map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "p.db")})
+	for i := 0; i < 2; i++ {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"preview", "1032456789"}, env, &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stdout.String(), "2 would be sent") {
+			t.Fatalf("preview %d: %s, want 2 would be sent every time", i, stdout.String())
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServeAnswersAndStopsCleanly(t *testing.T) {
+	addr := freeAddr(t)
+	env := envOf(map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "s.db"), "LISTEN_ADDR": addr})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stdout, stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, env, &stdout, &stderr) }()
+
+	var resp *http.Response
+	var err error
+	for i := 0; i < 100; i++ {
+		resp, err = http.Get("http://" + addr + "/get-recaudas?id_number=1032456789")
+		if err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("lookup status = %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after the signal")
+	}
+	if strings.Contains(stderr.String(), "1032456789") {
+		t.Fatal("the log contains a full ID number")
+	}
+}
