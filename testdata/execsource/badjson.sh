@@ -1,0 +1,5 @@
+#!/bin/sh
+# Lookup test script whose output is not JSON.
+cat >/dev/null
+echo "Warning: deprecated option"
+echo '{"charges":[]}'
