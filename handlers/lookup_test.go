@@ -37,7 +37,7 @@ type stack struct {
 	svc    *recauda.Service
 }
 
-func newStack(t *testing.T, src *erptest.Source, mod func(*recauda.Config, *handlers.Deps)) *stack {
+func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *handlers.Deps)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return fixedNow }
