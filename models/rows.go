@@ -44,7 +44,9 @@ type ChargeRow struct {
 	PaidAmount    decimal.Decimal `gorm:"column:paid_amount"`
 	PaidAt        *time.Time
 	TransactionID string `gorm:"column:transaction_id"`
-	CreatedAt     time.Time
+	// ParentRef is the original ref_payment of a derived balance charge.
+	ParentRef string `gorm:"column:parent_ref"`
+	CreatedAt time.Time
 	// UpdatedAt is the time of the last activity on the charge.
 	UpdatedAt time.Time
 }
@@ -80,3 +82,66 @@ type HeldBackRow struct {
 
 // TableName is the held_back table.
 func (HeldBackRow) TableName() string { return "held_back" }
+
+// Webhook event outcomes, as the admin API filters them.
+const (
+	OutcomeApplied     = "applied"
+	OutcomeDuplicate   = "duplicate"
+	OutcomeUnmatched   = "unmatched"
+	OutcomeUnparseable = "unparseable"
+	OutcomeFlagged     = "flagged"
+	// OutcomeStale is an event older than what the charge already knows (a
+	// late "Pendiente" after "Aprobada"): kept, not applied.
+	OutcomeStale = "stale"
+)
+
+// WebhookEventRow is one webhook delivery that passed the signature check,
+// kept raw whatever became of it.
+type WebhookEventRow struct {
+	ID            int64 `gorm:"primaryKey"`
+	ReceivedAt    time.Time
+	Body          string
+	BodyHash      string
+	TransactionID string
+	Status        string
+	Amount        string
+	CurrencyType  string
+	Production    bool
+	PaymentMethod string
+	RefPayment    string
+	ChargeID      *int64
+	Outcome       string
+	Detail        string
+}
+
+// TableName is the webhook_events table.
+func (WebhookEventRow) TableName() string { return "webhook_events" }
+
+// Write-back job states.
+const (
+	WritebackPending   = "pending"
+	WritebackDone      = "done"
+	WritebackCancelled = "cancelled"
+)
+
+// WritebackRow is a payment to record in the ERP, retried until done or
+// cancelled.
+type WritebackRow struct {
+	ID            int64 `gorm:"primaryKey"`
+	ChargeID      int64
+	RefPayment    string
+	TransactionID string
+	// Payment is the erp.Payment to deliver, as JSON.
+	Payment       string
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	LeasedUntil   *time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DoneAt        *time.Time
+}
+
+// TableName is the writebacks table.
+func (WritebackRow) TableName() string { return "writebacks" }
