@@ -95,7 +95,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 	}
 	a.source = src
 	a.service = recauda.New(src, st, validation.New(now), recauda.Config{
-		ERPTimeout: cfg.ERPTimeout, ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(),
+		ERPTimeout: cfg.ERPTimeout, ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(), TestMode: cfg.TestMode,
 	}, now, log)
 	return a, nil
 }
@@ -126,8 +126,18 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	if cfg.PublicURL == "" {
 		log.Warn("PUBLIC_URL is not set: items carry no result_urls.webhook; set it so Efipay knows where to POST payments")
 	}
+	if cfg.WebhookToken == "" {
+		log.Warn("EFIPAY_WEBHOOK_TOKEN is not set: POST /webhooks/efipay refuses every webhook (503) until it is")
+	}
+	if cfg.AdminToken == "" {
+		log.Warn("ADMIN_TOKEN is not set: the admin API is off (503)")
+	}
+	if cfg.TestMode {
+		log.Warn("EFIPAY_TEST_MODE is on: Efipay test payments (production=false) mark charges paid")
+	}
 	e := handlers.New(handlers.Deps{
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
+		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken,
 		Ready: func(ctx context.Context) error {
 			if err := a.store.Ping(ctx); err != nil {
 				return err

@@ -31,6 +31,7 @@ import (
 var fixedNow = time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
 
 type stack struct {
+	dbPath string
 	e      *echo.Echo
 	store  *store.Store
 	source *erptest.Source
@@ -41,7 +42,8 @@ func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *hand
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return fixedNow }
-	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "bridge.db"), store.Options{Now: now})
+	dbPath := filepath.Join(t.TempDir(), "bridge.db")
+	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *hand
 	}
 	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
 	deps.Recauda = svc
-	return &stack{e: handlers.New(deps), store: st, source: src, svc: svc}
+	return &stack{dbPath: dbPath, e: handlers.New(deps), store: st, source: src, svc: svc}
 }
 
 func charge(ref, id string) erp.Charge {

@@ -26,6 +26,10 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// BodyLimit caps request bodies, e.g. "1M".
 	BodyLimit string
+	// WebhookToken keys the HMAC of Efipay's webhooks; empty refuses them all.
+	WebhookToken []byte
+	// AdminToken guards /admin/api; empty turns the admin API off.
+	AdminToken string
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -49,10 +53,16 @@ func New(d Deps) *echo.Echo {
 		d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err, "stack", string(stack))
 		return err
 	}}))
-	e.Use(middleware.BodyLimit(d.BodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: d.BodyLimit,
+		// The webhook reads its own capped body and answers 413 itself.
+		Skipper: func(c echo.Context) bool { return c.Path() == "/webhooks/efipay" },
+	}))
 
 	lookup := &lookupHandler{svc: d.Recauda, emptyStatus: d.EmptyStatus}
 	e.GET("/get-recaudas", lookup.get)
+	webhook := &webhookHandler{svc: d.Recauda, token: d.WebhookToken, log: d.Logger}
+	e.POST("/webhooks/efipay", webhook.receive)
 	health := &healthHandler{ready: d.Ready, log: d.Logger}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.readiness)

@@ -29,6 +29,8 @@ type Config struct {
 	ResendAfter time.Duration
 	// WebhookURL, when set, goes into every item's result_urls.webhook.
 	WebhookURL string
+	// TestMode accepts Efipay's test payments (production=false) as real.
+	TestMode bool
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -39,6 +41,9 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
+	// canRecord says whether paid charges get a write-back job.
+	canRecord   bool
+	onWriteback func()
 }
 
 // New wires a Service.
@@ -49,7 +54,19 @@ func New(source erp.Source, st *store.Store, v *validation.Validator, cfg Config
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log}
+	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log, canRecord: CanRecord(source)}
+}
+
+// CanRecord reports whether source can write payments back: it implements
+// erp.PaymentRecorder and, when it says so itself, is configured to.
+func CanRecord(source erp.Source) bool {
+	if _, ok := source.(erp.PaymentRecorder); !ok {
+		return false
+	}
+	if c, ok := source.(interface{ CanRecord() bool }); ok {
+		return c.CanRecord()
+	}
+	return true
 }
 
 // ValidateIDNumber accepts 5 to 20 ASCII digits and nothing else.

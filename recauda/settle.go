@@ -1,0 +1,199 @@
+package recauda
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"recauda-bridge/efipay"
+	"recauda-bridge/erp"
+	"recauda-bridge/models"
+	"recauda-bridge/redact"
+	"recauda-bridge/store"
+)
+
+// Settle stores a webhook whose signature was verified and applies it to its
+// charge, all in one transaction, before the caller answers 2xx. A body that
+// cannot be parsed or matched is stored all the same. An error means nothing
+// was stored: the caller must not acknowledge the webhook, so Efipay retries.
+func (s *Service) Settle(ctx context.Context, body []byte) (store.SettleResult, error) {
+	d := store.WebhookDelivery{Body: body}
+	ev, perr := efipay.Parse(body)
+	if perr != nil {
+		d.ParseError = perr.Error()
+	} else {
+		d.TransactionID, d.Status, d.Amount, d.Currency = ev.TransactionID, ev.Status, ev.Amount, ev.Currency
+		d.Production, d.PaymentMethod, d.References = ev.Production, ev.PaymentMethod, ev.References
+	}
+	now := s.now().UTC()
+	res, err := s.store.Settle(ctx, d, func(c store.ChargeState) store.Decision {
+		return s.decide(c, ev, now)
+	})
+	if err != nil {
+		return store.SettleResult{}, fmt.Errorf("recauda: settle: %w", err)
+	}
+	level := s.log.InfoContext
+	if res.Outcome != models.OutcomeApplied && res.Outcome != models.OutcomeDuplicate {
+		level = s.log.WarnContext
+	}
+	level(ctx, "webhook stored", "event_id", res.EventID, "outcome", res.Outcome, "ref_payment", res.RefPayment,
+		"transaction_id", d.TransactionID, "status", d.Status, "detail", res.Detail)
+	if res.WritebackID != 0 && s.onWriteback != nil {
+		s.onWriteback()
+	}
+	return res, nil
+}
+
+// OnWriteback sets a function called after a write-back job is enqueued (to
+// wake the worker). Set it before serving.
+func (s *Service) OnWriteback(f func()) { s.onWriteback = f }
+
+// decide is the charge state machine. It is pure: the store runs it inside
+// the settle transaction.
+//
+// Precedence for one transaction: in progress < failed / approved < reversed;
+// an event that would move a transaction backwards is stale. Events of a
+// different transaction than the one that paid a charge never unpay it.
+func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) store.Decision {
+	if !ev.Production && !s.cfg.TestMode {
+		return store.Decision{Outcome: models.OutcomeFlagged, Detail: "test payment (production=false) while the bridge is not in test mode"}
+	}
+	if ev.Currency != c.Currency {
+		return store.Decision{Outcome: models.OutcomeFlagged, Detail: fmt.Sprintf("currency %s differs from the charge's %s", ev.Currency, c.Currency)}
+	}
+	paid := c.Status == models.StatusPaid || c.Status == models.StatusPartiallyPaid
+	sameTx := c.TransactionID != "" && c.TransactionID == ev.TransactionID
+	applied := func(status, detail string) store.Decision {
+		return store.Decision{Outcome: models.OutcomeApplied, NewStatus: status, TransactionID: ev.TransactionID, Detail: detail}
+	}
+	stale := func(detail string) store.Decision {
+		return store.Decision{Outcome: models.OutcomeStale, Detail: detail}
+	}
+
+	switch ev.Outcome {
+	case efipay.OutcomeApproved:
+		if paid {
+			if sameTx {
+				return stale("transaction already applied")
+			}
+			return store.Decision{Outcome: models.OutcomeFlagged, Detail: fmt.Sprintf(
+				"a second approved payment (transaction %s) for a charge already paid by transaction %s: possible double payment", ev.TransactionID, c.TransactionID)}
+		}
+		if c.Status == models.StatusReversed && sameTx {
+			return stale("transaction was reversed")
+		}
+		paidAt := ev.ApprovedAt
+		if paidAt.IsZero() {
+			paidAt = now
+		}
+		paidAt = paidAt.UTC()
+		amount := ev.Amount
+		switch {
+		case fullPayment(c, amount):
+			d := applied(models.StatusPaid, "")
+			d.PaidAmount, d.PaidAt = &amount, &paidAt
+			d.Writeback = s.writeback(c, ev, models.StatusPaid, paidAt)
+			return d
+		case c.AdvanceAllowed && amount.IsPositive() && amount.LessThan(c.Amount):
+			d := applied(models.StatusPartiallyPaid, fmt.Sprintf("advance of %s; balance %s", amount, c.Amount.Sub(amount)))
+			d.PaidAmount, d.PaidAt = &amount, &paidAt
+			d.Writeback = s.writeback(c, ev, models.StatusPartiallyPaid, paidAt)
+			return d
+		default:
+			return store.Decision{Outcome: models.OutcomeFlagged, Detail: fmt.Sprintf("amount %s does not match the charge's %s", amount, c.Amount)}
+		}
+	case efipay.OutcomeInProgress:
+		switch {
+		case paid:
+			return stale("charge already paid")
+		case sameTx && (c.Status == models.StatusFailed || c.Status == models.StatusReversed):
+			return stale("transaction already ended as " + c.Status)
+		case c.Status == models.StatusInactive:
+			return stale("charge is inactive")
+		}
+		return applied(models.StatusInProgress, "")
+	case efipay.OutcomeReversed:
+		if paid && sameTx {
+			zero := decimal.Zero
+			d := applied(models.StatusReversed, "payment reversed; the debt is owed again")
+			d.PaidAmount, d.OfferNow = &zero, true
+			return d
+		}
+		if c.Status == models.StatusReversed && sameTx {
+			return stale("already reversed")
+		}
+		return store.Decision{Outcome: models.OutcomeFlagged, Detail: "reversal of a transaction that did not pay this charge"}
+	default: // failed
+		switch {
+		case paid && sameTx:
+			return stale("transaction already approved")
+		case paid:
+			return stale("another attempt failed; the charge is already paid")
+		case c.Status == models.StatusReversed && sameTx:
+			return stale("transaction already reversed")
+		case c.Status == models.StatusInactive:
+			return stale("charge is inactive")
+		}
+		d := applied(models.StatusFailed, "attempt failed ("+ev.Status+"); the debt is still owed")
+		d.OfferNow = true
+		return d
+	}
+}
+
+// fullPayment reports whether amount settles the charge: the amount itself,
+// or what Efipay collects once the charge's own options apply (an early
+// discount, a paid delivery).
+func fullPayment(c store.ChargeState, amount decimal.Decimal) bool {
+	if amount.Equal(c.Amount) {
+		return true
+	}
+	var p models.Payment
+	if c.Payload == "" || json.Unmarshal([]byte(c.Payload), &p) != nil || p.AdvancedOptions == nil {
+		return false
+	}
+	totals := []decimal.Decimal{c.Amount}
+	if d := p.AdvancedOptions.Discount; d != nil {
+		switch d.Type {
+		case models.DiscountValue:
+			totals = append(totals, c.Amount.Sub(d.Value.Decimal))
+		case models.DiscountPercent:
+			off := c.Amount.Mul(d.Value.Decimal).Div(decimal.NewFromInt(100)).Round(2)
+			totals = append(totals, c.Amount.Sub(off))
+		}
+	}
+	if ds := p.AdvancedOptions.DeliveryService; ds != nil && ds.Type == models.DeliveryPaid && ds.Value != nil {
+		for _, t := range totals {
+			totals = append(totals, t.Add(ds.Value.Decimal))
+		}
+	}
+	for _, t := range totals {
+		if amount.Equal(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeback is the job payload for a payment, or nil when the source cannot
+// record payments. The ERP knows a derived balance charge by its original ref.
+func (s *Service) writeback(c store.ChargeState, ev *efipay.Event, status string, paidAt time.Time) []byte {
+	if !s.canRecord {
+		return nil
+	}
+	ref := c.RefPayment
+	if c.ParentRef != "" {
+		ref = c.ParentRef
+	}
+	b, err := json.Marshal(erp.Payment{
+		RefPayment: ref, IDNumber: c.IDNumber, Amount: ev.Amount, Currency: ev.Currency,
+		TransactionID: ev.TransactionID, PaidAt: paidAt, Status: status, PaymentMethod: ev.PaymentMethod,
+	})
+	if err != nil {
+		s.log.Error("encoding write-back", "ref_payment", ref, "id_number", redact.ID(c.IDNumber), "error", err)
+		return nil
+	}
+	return b
+}
