@@ -357,6 +357,7 @@ func (s *Source) send(ctx context.Context, r request) (answer, string, error) {
 	if err != nil {
 		return answer{}, "", fmt.Errorf("httpsource: %s: building request: %w: %w", r.op, err, erp.ErrUnavailable)
 	}
+	req.URL.RawQuery = tidyQuery(req.URL.RawQuery)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "recauda-bridge")
 	if r.body != nil {

@@ -642,3 +642,22 @@ func TestExampleConfigs(t *testing.T) {
 		})
 	}
 }
+
+func TestQueryWithJSONFilter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got, want := r.URL.RawQuery, `filters=%5B%5B%22tax_id%22,%22=%22,%22900123456%22%5D%5D&x=a%20b`; got != want {
+			t.Errorf("got raw query %s, want %s", got, want)
+		}
+		if got := r.URL.Query().Get("filters"); got != `[["tax_id","=","900123456"]]` {
+			t.Errorf("got filters %s", got)
+		}
+		w.Write([]byte(`{"data":[]}`))
+	}))
+	defer srv.Close()
+	cfg := flatConfig(srv.URL)
+	cfg.URL = srv.URL + `/api/resource/Sales%20Invoice?filters=[["tax_id","=","{id_number}"]]&x=a%20b`
+	cfg.ItemsPath = "data"
+	if _, err := newSource(t, cfg).PendingCharges(context.Background(), "900123456"); err != nil {
+		t.Fatal(err)
+	}
+}

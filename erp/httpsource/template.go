@@ -96,3 +96,25 @@ func escapeJSON(s string) string {
 func escapeHeader(s string) string {
 	return strings.NewReplacer("\r", "", "\n", "", "\x00", "").Replace(s)
 }
+
+// tidyQuery percent-encodes the characters RFC 3986 does not allow in a
+// query (quotes, brackets, spaces, ...) and leaves everything else, escapes
+// included, as written: a URL template may then carry readable JSON filters
+// (ERPNext's filters=[["tax_id","=","{id_number}"]]) that strict servers and
+// proxies still accept.
+func tidyQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-._~!$&'()*+,;=:@/?%", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
