@@ -66,6 +66,8 @@ func New(d Deps) *echo.Echo {
 	health := &healthHandler{ready: d.Ready, log: d.Logger}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.readiness)
+	registerAdmin(e, d)
+	registerOpenAPI(e)
 	return e
 }
 

@@ -1,0 +1,121 @@
+// Package web holds recauda-bridge's HTML pages: templates and styles
+// embedded in the binary, rendered with html/template. Pages reference no
+// external asset (no CDN, no web font): what the operator prints or saves is
+// complete on its own.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+//go:embed templates/*.html static/*.css
+var files embed.FS
+
+// colombia is where the pages' dates and times are shown: UTC-5, without
+// daylight saving time since 1993.
+var colombia = time.FixedZone("America/Bogota", -5*60*60)
+
+// Pages renders the HTML pages. It is safe for concurrent use.
+type Pages struct {
+	receipt *template.Template
+}
+
+// New parses the embedded templates.
+func New() (*Pages, error) {
+	css, err := files.ReadFile("static/print.css")
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	funcs := template.FuncMap{
+		// The stylesheet is ours, embedded at build time.
+		"styles": func() template.CSS { return template.CSS(css) },
+		"money":  Money,
+		"when":   When,
+		"status": statusLabel,
+	}
+	receipt, err := template.New("receipt.html").Funcs(funcs).ParseFS(files, "templates/receipt.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: receipt template: %w", err)
+	}
+	return &Pages{receipt: receipt}, nil
+}
+
+// ReceiptView is what the receipt page shows.
+type ReceiptView struct {
+	RefPayment    string
+	PayerName     string
+	IDNumber      string
+	Description   string
+	Status        string
+	Currency      string
+	Amount        decimal.Decimal
+	PaidAmount    decimal.Decimal
+	Balance       decimal.Decimal
+	PaidAt        *time.Time
+	TransactionID string
+	PaymentMethod string
+	References    []string
+}
+
+// Receipt writes the printable receipt ("Comprobante de pago"). Nothing is
+// written if the template fails, so the caller can still answer an error.
+func (p *Pages) Receipt(w io.Writer, v ReceiptView) error {
+	var b bytes.Buffer
+	if err := p.receipt.Execute(&b, v); err != nil {
+		return fmt.Errorf("web: receipt: %w", err)
+	}
+	_, err := b.WriteTo(w)
+	return err
+}
+
+// Money writes an amount the Colombian way, with two decimals (more only if
+// needed to stay exact): 1234567.5 is "1.234.567,50".
+func Money(d decimal.Decimal) string {
+	s := d.StringFixed(2)
+	if !d.Equal(d.Truncate(2)) {
+		s = d.String()
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte(',')
+	b.WriteString(frac)
+	return b.String()
+}
+
+// When writes a time as day/month/year and hour in Colombia, or "—" when t
+// is nil.
+func When(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "—"
+	}
+	return t.In(colombia).Format("02/01/2006 15:04") + " (hora de Colombia)"
+}
+
+func statusLabel(s string) string {
+	switch s {
+	case "paid":
+		return "Pagado"
+	case "partially_paid":
+		return "Pago parcial"
+	}
+	return s
+}
