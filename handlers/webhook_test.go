@@ -261,3 +261,48 @@ func TestWebhookStates(t *testing.T) {
 		})
 	}
 }
+
+func TestPartialPaymentBalanceOfferedUnderDerivedRef(t *testing.T) {
+	c := charge("PART-1", "12345678")
+	c.Amount = decimal.RequireFromString("100000")
+	c.Advance = &erp.Advance{Type: models.AdvanceMinimumValue, Value: decimal.NewFromInt(30000)}
+	erpCharges := []erp.Charge{c}
+	src := &erptest.Source{PendingChargesFunc: func(context.Context, string) ([]erp.Charge, error) {
+		return append([]erp.Charge(nil), erpCharges...), nil
+	}}
+	s := newStack(t, src, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	s.get(t, "/get-recaudas?id_number=12345678")
+	if o := s.signedWebhook(t, webhookBody("300", "Aprobada", "40000", "COP", true, "PART-1")).Outcome; o != "applied" {
+		t.Fatalf("advance outcome = %s", o)
+	}
+	// The ERP has not yet reported the balance: nothing is offered.
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("offered %+v before the ERP reported the balance, want nothing", resp.Payments)
+	}
+	// The ERP now reports the balance: it goes out as PART-1-B1, in full.
+	erpCharges[0].Amount = decimal.RequireFromString("60000")
+	resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 {
+		t.Fatalf("got %d payments, want the balance", len(resp.Payments))
+	}
+	info := resp.Payments[0].RecaudaInformation
+	if info.RefPayment != "PART-1-B1" || !info.Amount.Equal(decimal.NewFromInt(60000)) || info.Advance != nil {
+		t.Fatalf("balance item = %+v, want PART-1-B1 for 60000 without advance", info)
+	}
+	if refs := resp.Payments[0].AdvancedOptions.References; len(refs) != 1 || refs[0] != "PART-1-B1" {
+		t.Fatalf("references = %v, want [PART-1-B1]", refs)
+	}
+	// Paying the balance writes back under the ERP's own ref.
+	if o := s.signedWebhook(t, webhookBody("301", "Aprobada", "60000", "COP", true, "PART-1-B1")).Outcome; o != "applied" {
+		t.Fatalf("balance outcome = %s", o)
+	}
+	if st, _ := s.charge(t, "PART-1-B1"); st != models.StatusPaid {
+		t.Fatalf("balance charge = %s, want paid", st)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM writebacks WHERE transaction_id = '301' AND payment LIKE '%"RefPayment":"PART-1"%'`); n != 1 {
+		t.Fatalf("write-back naming PART-1 = %d, want 1", n)
+	}
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("offered %+v after the balance was paid, want nothing", resp.Payments)
+	}
+}

@@ -40,8 +40,10 @@ const (
 // Item is one charge the ERP returned and what the lookup decided for it.
 type Item struct {
 	RefPayment string
-	Payment    models.Payment
-	Decision   Decision
+	// ParentRef is the ERP's ref when RefPayment is a derived balance ref.
+	ParentRef string
+	Payment   models.Payment
+	Decision  Decision
 	// Reason says why a valid charge was withheld.
 	Reason     string
 	Violations []validation.Violation
@@ -144,7 +146,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 		}
 	}
 
-	var candidates []int
+	var candidates, partial []int
 	var held []store.HeldBack
 	for i := range l.Items {
 		it := &l.Items[i]
@@ -156,6 +158,9 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 						Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
 						Message: "this ref_payment was already offered to another ID number",
 					})
+				case t.Status == models.StatusPartiallyPaid:
+					partial = append(partial, i)
+					continue
 				case !t.Offerable(now):
 					it.Decision, it.Reason = DecisionWithheld, withheldReason(t)
 					continue
@@ -169,6 +174,13 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 		}
 		it.Decision = DecisionSend
 		candidates = append(candidates, i)
+	}
+	if len(partial) > 0 {
+		more, moreHeld, err := s.balances(ctx, l, partial, tracked, now)
+		if err != nil {
+			return nil, err
+		}
+		candidates, held = append(candidates, more...), append(held, moreHeld...)
 	}
 	s.logHeldBack(ctx, idNumber, l.Items)
 	if !claim {
@@ -191,6 +203,7 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 		offers = append(offers, store.Offer{
 			RefPayment: it.RefPayment, IDNumber: l.IDNumber, PayerName: info.PayerName, Description: info.Description,
 			Amount: info.Amount.Decimal, Currency: info.CurrencyType, AdvanceAllowed: info.Advance != nil, Payload: payload,
+			ParentRef: it.ParentRef,
 		})
 	}
 	c, err := s.store.Claim(ctx, store.ClaimRequest{Offers: offers, HeldBack: held, ResendAfter: s.cfg.ResendAfter})

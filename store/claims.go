@@ -33,6 +33,7 @@ type Tracked struct {
 	Amount         decimal.Decimal
 	PaidAmount     decimal.Decimal
 	AdvanceAllowed bool
+	ParentRef      string
 }
 
 // Offerable reports whether the charge may be offered to its customer at now.
@@ -56,16 +57,40 @@ func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked,
 		part := refs[start:min(start+chunk, len(refs))]
 		var rows []models.ChargeRow
 		err := s.read.WithContext(ctx).
-			Select("ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed").
-			Where("ref_payment IN ?", part).Find(&rows).Error
+			Select(trackedColumns).Where("ref_payment IN ?", part).Find(&rows).Error
 		if err != nil {
 			return nil, translate("store: tracked", err)
 		}
 		for _, r := range rows {
-			out[r.RefPayment] = Tracked{
-				RefPayment: r.RefPayment, IDNumber: r.IDNumber, Status: r.Status, SendCount: r.SendCount,
-				OfferAfter: r.OfferAfter, Amount: r.Amount, PaidAmount: r.PaidAmount, AdvanceAllowed: r.AdvanceAllowed,
-			}
+			out[r.RefPayment] = trackedOf(r)
+		}
+	}
+	return out, nil
+}
+
+var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref"}
+
+func trackedOf(r models.ChargeRow) Tracked {
+	return Tracked{
+		RefPayment: r.RefPayment, IDNumber: r.IDNumber, Status: r.Status, SendCount: r.SendCount,
+		OfferAfter: r.OfferAfter, Amount: r.Amount, PaidAmount: r.PaidAmount, AdvanceAllowed: r.AdvanceAllowed,
+		ParentRef: r.ParentRef,
+	}
+}
+
+// Derived returns the balance charges derived from each of parents, keyed
+// by parent ref, oldest first.
+func (s *Store) Derived(ctx context.Context, parents []string) (map[string][]Tracked, error) {
+	out := map[string][]Tracked{}
+	for start := 0; start < len(parents); start += chunk {
+		part := parents[start:min(start+chunk, len(parents))]
+		var rows []models.ChargeRow
+		err := s.read.WithContext(ctx).Select(trackedColumns).Where("parent_ref IN ?", part).Order("id").Find(&rows).Error
+		if err != nil {
+			return nil, translate("store: derived", err)
+		}
+		for _, r := range rows {
+			out[r.ParentRef] = append(out[r.ParentRef], trackedOf(r))
 		}
 	}
 	return out, nil
@@ -80,6 +105,8 @@ type Offer struct {
 	Amount         decimal.Decimal
 	Currency       string
 	AdvanceAllowed bool
+	// ParentRef is the original ref of a derived balance charge.
+	ParentRef string
 	// Payload is the exact JSON item that will be sent.
 	Payload []byte
 }
@@ -179,15 +206,15 @@ func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Tim
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
-		paid_amount, created_at, updated_at) VALUES `)
+		paid_amount, parent_ref, created_at, updated_at) VALUES `)
 	args := make([]any, 0, len(offers)*16+1)
 	for i, o := range offers {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?)")
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)")
 		args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
-			o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), now, now, offerAfter, now, now)
+			o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), now, now, offerAfter, o.ParentRef, now, now)
 	}
 	sb.WriteString(` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
