@@ -143,7 +143,9 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 				return err
 			}
 			if hc, ok := a.source.(erp.HealthChecker); ok {
-				return hc.Check(ctx)
+				if err := hc.Check(ctx); err != nil && !errors.Is(err, erp.ErrUnsupported) {
+					return err
+				}
 			}
 			return nil
 		},
@@ -166,16 +168,35 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	// The write-back worker stops between jobs when ctx is cancelled.
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan error, 1)
+	if rec, ok := a.source.(erp.PaymentRecorder); ok && recauda.CanRecord(a.source) {
+		w := recauda.NewWorker(a.store, rec, recauda.WorkerConfig{}, time.Now, log)
+		a.service.OnWriteback(w.Kick)
+		go func() { workerDone <- w.Run(workerCtx) }()
+	} else {
+		log.Info("the ERP source cannot record payments: no write-back")
+		workerDone <- nil
+	}
+
 	select {
 	case err := <-serveErr:
+		stopWorker()
+		<-workerDone
 		return fmt.Errorf("server stopped: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	stopWorker()
+	if err := <-workerDone; err != nil {
+		log.Warn("write-back worker", "error", err)
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
