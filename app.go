@@ -11,6 +11,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/demo"
@@ -43,6 +46,9 @@ type app struct {
 	store   *store.Store
 	source  erp.Source
 	service *recauda.Service
+	// metrics is the bridge's own Prometheus registry, passed to whatever
+	// exports metrics.
+	metrics *prometheus.Registry
 	closers []func() error
 }
 
@@ -62,7 +68,8 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 		return nil, &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := time.Now
 
 	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log})
@@ -85,7 +92,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 		return nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
 	}
 
-	src, closeSource, err := newSource(ctx, cfg, log, now)
+	src, closeSource, err := newSource(ctx, cfg, log, now, a.metrics)
 	if err != nil {
 		a.close()
 		return nil, &exitError{code: 1, err: fmt.Errorf("ERP_SOURCE=%s: %w", cfg.ERPSource, err)}
@@ -101,7 +108,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 }
 
 // newSource is the registry of ERP adapters: ERP_SOURCE picks one.
-func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (erp.Source, func() error, error) {
+func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer) (erp.Source, func() error, error) {
 	switch cfg.ERPSource {
 	case "demo":
 		return demo.New(now), nil, nil
