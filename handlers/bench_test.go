@@ -1,14 +1,21 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
+	"recauda-bridge/efipay"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
+	"recauda-bridge/handlers"
+	"recauda-bridge/recauda"
+	"recauda-bridge/store"
 )
 
 // BenchmarkLookupSteadyState is one lookup through Echo, the ERP fake, the
@@ -43,6 +50,39 @@ func BenchmarkLookupFirstOffer(b *testing.B) {
 		rec := httptest.NewRecorder()
 		s.e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, fmt.Sprintf("/get-recaudas?id_number=%08d", 10000000+n), nil))
 		if rec.Code != http.StatusOK || rec.Body.Len() < 100 {
+			b.Fatalf("status %d body %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkWebhookIntake is one signed approved webhook through Echo:
+// verified, stored raw, applied to its charge and a write-back queued, all
+// committed (fsync) before the 200.
+func BenchmarkWebhookIntake(b *testing.B) {
+	src := &erptest.Source{}
+	s := newStack(b, src, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	refs := make([]store.Offer, b.N)
+	for i := range refs {
+		refs[i] = store.Offer{RefPayment: fmt.Sprintf("WH-%d", i), IDNumber: "12345678", PayerName: "Ana María", Description: "Cuota",
+			Amount: decimal.NewFromInt(150000), Currency: "COP", Payload: []byte(`{}`)}
+	}
+	if _, err := s.store.Claim(context.Background(), store.ClaimRequest{Offers: refs}); err != nil {
+		b.Fatal(err)
+	}
+	bodies := make([][]byte, b.N)
+	sigs := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = webhookBody(fmt.Sprint(i+1), "Aprobada", "150000", "COP", true, fmt.Sprintf("WH-%d", i))
+		sigs[i] = efipay.Sign(bodies[i], webhookToken)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/efipay", bytes.NewReader(bodies[i]))
+		req.Header.Set("Signature", sigs[i])
+		rec := httptest.NewRecorder()
+		s.e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"applied"`)) {
 			b.Fatalf("status %d body %s", rec.Code, rec.Body)
 		}
 	}
