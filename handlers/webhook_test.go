@@ -6,9 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/shopspring/decimal"
@@ -181,6 +183,25 @@ func TestWebhookFullFlowAppliesOnce(t *testing.T) {
 	}
 	if st, _ := s.charge(t, "FLOW-2"); st != models.StatusSent {
 		t.Fatalf("FLOW-2 = %s, want untouched", st)
+	}
+	// The worker delivers the write-back to the ERP, once.
+	w := recauda.NewWorker(s.store, s.source, recauda.WorkerConfig{}, func() time.Time { return fixedNow }, slog.New(slog.DiscardHandler))
+	for {
+		did, err := w.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !did {
+			break
+		}
+	}
+	rec := s.source.Recorded()
+	if len(rec) != 1 || rec[0].RefPayment != "FLOW-1" || rec[0].TransactionID != "107" || rec[0].Status != models.StatusPaid ||
+		!rec[0].Amount.Equal(decimal.RequireFromString("150000.50")) {
+		t.Fatalf("recorded in the ERP = %+v, want FLOW-1 paid 150000.50 by 107", rec)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM writebacks WHERE state = 'done'"); n != 1 {
+		t.Fatalf("done write-backs = %d, want 1", n)
 	}
 	// Paid: never offered again while the ERP still lists it.
 	l, err := s.svc.Preview(context.Background(), "12345678")
