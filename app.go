@@ -17,7 +17,12 @@ import (
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/demo"
+	"recauda-bridge/erp/execsource"
 	"recauda-bridge/erp/file"
+	"recauda-bridge/erp/guard"
+	"recauda-bridge/erp/httpsource"
+	"recauda-bridge/erp/odoo"
+	"recauda-bridge/erp/sqlsource"
 	"recauda-bridge/handlers"
 	"recauda-bridge/logging"
 	"recauda-bridge/recauda"
@@ -107,20 +112,86 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 	return a, nil
 }
 
-// newSource is the registry of ERP adapters: ERP_SOURCE picks one.
+// newSource is the registry of ERP adapters: ERP_SOURCE picks one. Whatever
+// the adapter, the core only ever sees it through erp/guard: a per-customer
+// cache (ERP_CACHE_TTL, off by default), request coalescing, a circuit
+// breaker (ERP_BREAKER_FAILURES, ERP_BREAKER_OPEN) and the
+// recauda_erp_* metrics on reg. The guard forwards the adapter's optional
+// abilities: recauda.CanRecord asks its CanRecord, and its Check answers
+// erp.ErrUnsupported when the adapter has no health check. The closer,
+// when not nil, releases what the adapter holds (a connection pool, a file
+// watcher).
 func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer) (erp.Source, func() error, error) {
+	var (
+		src    erp.Source
+		closer func() error
+	)
 	switch cfg.ERPSource {
 	case "demo":
-		return demo.New(now), nil, nil
+		src = demo.New(now)
 	case "file":
-		src, err := file.New(file.Config{Path: cfg.ERPFile, JournalPath: cfg.ERPJournal}, log)
+		f, err := file.New(file.Config{Path: cfg.ERPFile, JournalPath: cfg.ERPJournal}, log)
 		if err != nil {
 			return nil, nil, err
 		}
-		return src, src.Close, nil
+		src, closer = f, f.Close
+	case "sql":
+		if cfg.ERP.SQL == nil {
+			return nil, nil, errors.New("no sql settings (ERP_SQL_* or the sql: section of ERP_CONFIG)")
+		}
+		s, err := sqlsource.New(ctx, *cfg.ERP.SQL, log.With("erp", "sql"))
+		if err != nil {
+			return nil, nil, err
+		}
+		src, closer = s, s.Close
+	case "http":
+		if cfg.ERP.HTTP == nil {
+			return nil, nil, errors.New("ERP_CONFIG has no http: section")
+		}
+		s, err := httpsource.New(*cfg.ERP.HTTP, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = s
+	case "exec":
+		if cfg.ERP.Exec == nil {
+			return nil, nil, errors.New("ERP_CONFIG has no exec: section")
+		}
+		s, err := execsource.New(*cfg.ERP.Exec, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = s
+	case "odoo":
+		if cfg.ERP.Odoo == nil {
+			return nil, nil, errors.New("ERP_CONFIG has no odoo: section")
+		}
+		s, err := odoo.New(*cfg.ERP.Odoo, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = s
 	default:
 		return nil, nil, fmt.Errorf("source %q is not available in this build", cfg.ERPSource)
 	}
+	metrics, err := guard.NewMetrics(reg)
+	if err != nil {
+		if closer != nil {
+			_ = closer()
+		}
+		return nil, nil, fmt.Errorf("erp metrics: %w", err)
+	}
+	return guard.New(src, guard.Options{
+		Name:     cfg.ERPSource,
+		CacheTTL: cfg.ERPCacheTTL,
+		Breaker: guard.BreakerOptions{
+			FailureThreshold: uint32(cfg.ERPBreakerFailures),
+			OpenTimeout:      cfg.ERPBreakerOpen,
+		},
+		Metrics: metrics,
+		Logger:  log,
+		Now:     now,
+	}), closer, nil
 }
 
 func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {

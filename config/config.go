@@ -32,6 +32,20 @@ type Config struct {
 	ERPConfig  string
 	ERPTimeout time.Duration
 
+	// --- ERP sources (issue 4): begin ---
+	// ERP is the file named by ERP_CONFIG (zero when unset). Its sql
+	// section, when ERP_SOURCE=sql, already holds ERP_SQL_DRIVER, ERP_SQL_DSN,
+	// ERP_SQL_QUERY and ERP_SQL_WRITEBACK, which win over the file's fields.
+	ERP ERPFile
+	// ERPCacheTTL is how long a customer's answer is served from memory;
+	// 0 (the default) turns the cache off. Lookups are coalesced either way.
+	ERPCacheTTL time.Duration
+	// ERPBreakerFailures consecutive failures of the source open its circuit
+	// breaker, for ERPBreakerOpen; then one probe decides.
+	ERPBreakerFailures int
+	ERPBreakerOpen     time.Duration
+	// --- ERP sources (issue 4): end ---
+
 	PublicURL   string
 	ResendAfter time.Duration
 	EmptyStatus int
@@ -150,6 +164,8 @@ func Load(lookup Lookup) (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		r.fail("SHUTDOWN_TIMEOUT", "must be positive")
 	}
+	// --- ERP sources (issue 4): ERP_SQL_*, ERP_CONFIG's file, cache, breaker ---
+	r.erpSources(&c)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
 	}
