@@ -240,7 +240,7 @@ func (s *Store) operate(ctx context.Context, action, ref string, change func(tx 
 	op := "store: " + action + " charge"
 	now := s.now()
 	var c models.ChargeRow
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("ref_payment = ?", ref)
 		if s.dialect == Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})

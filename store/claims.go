@@ -161,7 +161,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		t := now.Add(req.ResendAfter)
 		offerAfter = &t
 	}
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, req.HeldBack, now); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (s *Store) Release(ctx context.Context, claim Claim) error {
 		return nil
 	}
 	now := s.now()
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if len(claim.firstSend) > 0 {
 			if err := tx.Exec(`DELETE FROM charges WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ?`,
 				claim.firstSend, claim.At).Error; err != nil {

@@ -84,7 +84,7 @@ type SettleResult struct {
 func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (SettleResult, error) {
 	now := s.now()
 	var res SettleResult
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		ev := models.WebhookEventRow{
 			ReceivedAt: now, Body: string(d.Body), BodyHash: PayloadHash(d.Body),
 			TransactionID: d.TransactionID, Status: d.Status, CurrencyType: d.Currency,

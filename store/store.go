@@ -59,8 +59,10 @@ type Store struct {
 	write *gorm.DB
 	// read serves queries; on PostgreSQL it is the same pool as write.
 	read *gorm.DB
-	now  func() time.Time
-	log  *slog.Logger
+	// committer groups SQLite's write transactions; nil on PostgreSQL.
+	committer *committer
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // Open connects to the database. It does not migrate.
@@ -99,6 +101,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if err := setPool(r, opts.MaxOpenConns); err != nil {
 			return nil, err
 		}
+		s.committer = newCommitter(w)
 	case Postgres:
 		db, err := gorm.Open(postgres.Open(dsn), gcfg)
 		if err != nil {
@@ -166,6 +169,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (s *Store) Close() error {
+	if s.committer != nil {
+		s.committer.close()
+	}
 	var errs []error
 	seen := map[*gorm.DB]bool{}
 	for _, db := range []*gorm.DB{s.read, s.write} {

@@ -65,7 +65,7 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	now := s.now()
 	until := now.Add(leaseFor)
 	var row models.WritebackRow
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)",
 			models.WritebackPending, now, now).
 			Order("next_attempt_at, id")
@@ -102,7 +102,7 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 func (s *Store) CompleteWriteback(ctx context.Context, id int64) error {
 	const op = "store: complete write-back"
 	now := s.now()
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		row, err := s.lockWriteback(tx, id)
 		if err != nil {
 			return err
@@ -134,7 +134,7 @@ func (s *Store) FailWriteback(ctx context.Context, id int64, cause string, next 
 	now := s.now()
 	next = next.UTC().Truncate(time.Microsecond)
 	cause = truncateRunes(cause, maxWritebackError)
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		row, err := s.lockWriteback(tx, id)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func (s *Store) RetryWriteback(ctx context.Context, id int64) (Writeback, error)
 	const op = "store: retry write-back"
 	now := s.now()
 	var row models.WritebackRow
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if row, err = s.lockWriteback(tx, id); err != nil {
 			return err
@@ -283,7 +283,7 @@ func (s *Store) CancelWriteback(ctx context.Context, id int64) (Writeback, error
 	const op = "store: cancel write-back"
 	now := s.now()
 	var row models.WritebackRow
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if row, err = s.lockWriteback(tx, id); err != nil {
 			return err

@@ -1,0 +1,432 @@
+// Command load measures recauda-bridge against the physical limit of this
+// machine, in one run, and prints a Markdown table for BENCHMARKS.md:
+//
+//   - ceiling: a bare Echo handler returning fixed bytes (scripts/load/ceiling);
+//   - steady state: lookups of customers whose charges were all sent already;
+//   - steady state at half that rate (open loop): latency p50/p99;
+//   - first offers: every lookup claims 3 new refs;
+//   - webhook intake: signed approved webhooks, each durable before its 200;
+//   - the same on PostgreSQL when -pg is given;
+//   - optionally (-big N) steady state with N refs already tracked.
+//
+// Usage: go run ./scripts/load -duration 10s -concurrency 32 [-pg DSN] [-big 10000000]
+//
+// Everything runs on loopback, bounded in time.
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+const webhookToken = "load-test-webhook-token"
+
+type result struct {
+	name     string
+	requests int
+	errors   int
+	elapsed  time.Duration
+	lat      []time.Duration
+	rssKB    int
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	slices.Sort(r.lat)
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512, DisableCompression: true}, Timeout: 30 * time.Second}
+
+// closedLoop runs concurrency workers back to back for d (or until next
+// says stop) and records every latency.
+func closedLoop(name string, concurrency int, d time.Duration, next func(i int64) (*http.Request, bool)) result {
+	var counter atomic.Int64
+	var mu sync.Mutex
+	res := result{name: name}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			errs := 0
+			for time.Now().Before(deadline) {
+				req, ok := next(counter.Add(1) - 1)
+				if !ok {
+					break
+				}
+				t0 := time.Now()
+				if !do(req) {
+					errs++
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.requests = len(res.lat)
+	return res
+}
+
+// openLoop sends at a fixed rate for d, whatever the answers' latency.
+func openLoop(name string, rate float64, d time.Duration, next func(i int64) (*http.Request, bool)) result {
+	var mu sync.Mutex
+	res := result{name: name}
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var i int64
+	for t := start; time.Since(start) < d; t = t.Add(interval) {
+		if wait := time.Until(t); wait > 0 {
+			time.Sleep(wait)
+		}
+		req, ok := next(i)
+		i++
+		if !ok {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			ok := do(req)
+			l := time.Since(t0)
+			mu.Lock()
+			res.lat = append(res.lat, l)
+			if !ok {
+				res.errors++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.requests = len(res.lat)
+	return res
+}
+
+func do(req *http.Request) bool {
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *os.File
+}
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func start(bin string, args []string, env []string, logPath string) *server {
+	addr := freePort()
+	f, err := os.Create(logPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	if filepath.Base(bin) == "ceiling" {
+		cmd.Args = append(cmd.Args, "-addr", addr)
+	}
+	cmd.Env = append(append(os.Environ(), env...), "LISTEN_ADDR="+addr)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < 400; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return &server{cmd: cmd, addr: addr, log: f}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	log.Fatalf("%s did not start; see %s", bin, logPath)
+	return nil
+}
+
+// peakRSS is the process's high-water resident set, in KiB.
+func (s *server) peakRSS() int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			n, _ := strconv.Atoi(strings.Fields(line)[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+	}
+	s.log.Close()
+}
+
+func lookupReq(addr string, customer int) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/get-recaudas?id_number=%d", addr, 70000000+customer), nil)
+	return req
+}
+
+func webhookReq(addr string, tx int64, ref string, amount int) *http.Request {
+	body := []byte(fmt.Sprintf(`{"transaction":{"transaction_id":%d,"amount":%d,"currency_type":"COP","status":"Aprobada","payment_method":"PSE","production":true,"approved_at":"2026-11-22T15:41:54Z"},"checkout":{"payment_gateway":{"advanced_option":{"references":["%s"]}}}}`, tx, amount, ref))
+	mac := hmac.New(sha256.New, []byte(webhookToken))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/efipay", bytes.NewReader(body))
+	req.Header.Set("Signature", hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+const perCustomer = 3
+
+func ref(customer, k int) string { return fmt.Sprintf("L-%d-%d", customer, k) }
+func amount(k int) int           { return 100000 + 1000*k }
+
+func writeCSV(path string, customers int) {
+	var b strings.Builder
+	b.WriteString("ref_payment,id_number,payer_name,description,amount,currency_type,limit_date\n")
+	for c := 0; c < customers; c++ {
+		for k := 0; k < perCustomer; k++ {
+			fmt.Fprintf(&b, "%s,%d,Cliente de carga %d,Cuota mensual %d,%d,COP,2099-12-31\n", ref(c, k), 70000000+c, c, k, amount(k))
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type bridgeRun struct {
+	steady, half, first, webhooks result
+	rssKB                         int
+}
+
+// runBridge measures one tracking store. warm customers [0, warm) are
+// served once before the steady-state runs; first offers walk the rest.
+func runBridge(bin, dir, label, databaseURL, csv string, warm, customers int, d time.Duration, conc int) bridgeRun {
+	env := []string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "LOG_LEVEL=error", "RESEND_AFTER=24h"}
+	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
+	defer s.stop()
+	var out bridgeRun
+	warmed := closedLoop("warm", conc, time.Hour, func(i int64) (*http.Request, bool) {
+		return lookupReq(s.addr, int(i)), int(i) < warm
+	})
+	if warmed.errors > 0 {
+		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
+	}
+	out.steady = closedLoop(label+" steady state", conc, d, func(int64) (*http.Request, bool) {
+		return lookupReq(s.addr, rand.IntN(warm)), true
+	})
+	out.half = openLoop(label+" steady state at half rate", out.steady.rps()/2, d, func(int64) (*http.Request, bool) {
+		return lookupReq(s.addr, rand.IntN(warm)), true
+	})
+	var firstDone atomic.Int64
+	out.first = closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
+		c := warm + int(i)
+		if c >= customers {
+			return nil, false
+		}
+		firstDone.Store(i + 1)
+		return lookupReq(s.addr, c), true
+	})
+	offered := int(firstDone.Load()) * perCustomer
+	out.webhooks = closedLoop(label+" webhook intake", conc, d, func(i int64) (*http.Request, bool) {
+		if int(i) >= offered {
+			return nil, false
+		}
+		c, k := warm+int(i)/perCustomer, int(i)%perCustomer
+		return webhookReq(s.addr, 1_000_000+i, ref(c, k), amount(k)), true
+	})
+	out.rssKB = s.peakRSS()
+	return out
+}
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
+	conc := flag.Int("concurrency", 32, "concurrent connections of the closed-loop runs")
+	customers := flag.Int("customers", 60000, "customers in the ERP file (3 charges each)")
+	warm := flag.Int("warm", 1000, "customers served before the steady-state runs")
+	pg := flag.String("pg", "", "PostgreSQL DSN; when set, the runs repeat on PostgreSQL in a fresh schema")
+	big := flag.Int("big", 0, "also measure steady state with this many refs already tracked (e.g. 10000000)")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "recauda-load-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "recauda-bridge")
+	ceilingBin := filepath.Join(dir, "ceiling")
+	for _, b := range [][]string{{bin, "."}, {ceilingBin, "./scripts/load/ceiling"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			log.Fatalf("build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	csv := filepath.Join(dir, "charges.csv")
+	writeCSV(csv, *customers)
+
+	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
+	closedLoop("warm", *conc, time.Second, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
+	ceiling := closedLoop("ceiling", *conc, *duration, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
+	ceilingHalf := openLoop("ceiling at half rate", ceiling.rps()/2, *duration, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
+	cs.stop()
+
+	sqliteRun := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, *warm, *customers, *duration, *conc)
+	var pgRun *bridgeRun
+	if *pg != "" {
+		u := freshSchema(*pg)
+		r := runBridge(bin, dir, "PostgreSQL", u, csv, *warm, *customers, *duration, *conc)
+		pgRun = &r
+	}
+	var bigSteady, smallSteady *result
+	if *big > 0 {
+		s1, s2 := trackedScaling(bin, dir, csv, *big, *duration, *conc)
+		smallSteady, bigSteady = &s1, &s2
+	}
+
+	fmt.Printf("\nLoad test, %s per run, %d connections (closed loop), %d customers x %d charges, on %s\n\n",
+		*duration, *conc, *customers, perCustomer, hostLine())
+	fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	row := func(r result, rss int) {
+		mem := "-"
+		if rss > 0 {
+			mem = fmt.Sprintf("%.1f MiB", float64(rss)/1024)
+		}
+		fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %s |\n", r.name, r.rps(), 100*r.rps()/ceiling.rps(),
+			r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond), r.errors, mem)
+	}
+	row(ceiling, 0)
+	row(ceilingHalf, 0)
+	for _, r := range []*bridgeRun{&sqliteRun, pgRun} {
+		if r == nil {
+			continue
+		}
+		row(r.steady, 0)
+		row(r.half, 0)
+		row(r.first, 0)
+		row(r.webhooks, r.rssKB)
+	}
+	if bigSteady != nil {
+		row(*smallSteady, smallSteady.rssKB)
+		row(*bigSteady, bigSteady.rssKB)
+		fmt.Printf("\nSteady state with %d refs tracked is %.1f %% of the rate with 10,000.\n", *big, 100*bigSteady.rps()/smallSteady.rps())
+	}
+}
+
+func hostLine() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+		}
+	}
+	return "this machine"
+}
+
+// freshSchema creates a schema for one run and returns a DSN using it.
+func freshSchema(dsn string) string {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("recauda_load_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		log.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// trackedScaling measures steady state on a store tracking 10,000 refs and
+// on one tracking n, the extra rows filled in bulk by SQL.
+func trackedScaling(bin, dir, csv string, n int, d time.Duration, conc int) (result, result) {
+	run := func(label string, rows int) result {
+		db := filepath.Join(dir, label+".db")
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+db)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("migrate: %v %s", err, out)
+		}
+		fill := fmt.Sprintf(`PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
+INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after, created_at, updated_at)
+SELECT 'BULK-' || i, printf('%%d', 10000000000 + i), 'Cliente', 'Cuota', '100000', 'COP', 'sent', '', '', 1, '2026-11-22 00:00:00+00:00', '2026-11-22 00:00:00+00:00', '2099-01-01 00:00:00+00:00', '2026-11-22 00:00:00+00:00', '2026-11-22 00:00:00+00:00' FROM seq;`, rows)
+		t0 := time.Now()
+		if out, err := exec.Command("sqlite3", db, fill).CombinedOutput(); err != nil {
+			log.Fatalf("fill: %v %s", err, out)
+		}
+		log.Printf("filled %d refs in %s", rows, time.Since(t0).Round(time.Second))
+		env := []string{"DATABASE_URL=" + db, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}
+		s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
+		defer s.stop()
+		closedLoop("warm", conc, time.Hour, func(i int64) (*http.Request, bool) { return lookupReq(s.addr, int(i)), i < 1000 })
+		r := closedLoop(fmt.Sprintf("SQLite steady state, %d refs tracked", rows), conc, d, func(int64) (*http.Request, bool) {
+			return lookupReq(s.addr, rand.IntN(1000)), true
+		})
+		r.rssKB = s.peakRSS()
+		return r
+	}
+	return run("small", 10000), run("big", n)
+}
