@@ -42,6 +42,9 @@ Usage:
   recauda-bridge migrate            apply pending database migrations and exit
   recauda-bridge validate FILE      check a {"payments":[...]} JSON file against every Efipay rule
   recauda-bridge preview ID_NUMBER  show what a lookup would send and hold back, claiming nothing
+  recauda-bridge check-source [ID_NUMBER]
+                                    test the configured ERP source: connection, query or mapping,
+                                    and a sample lookup; exit 0 when it answers
   recauda-bridge version            print the version
   recauda-bridge help               print this help
 
@@ -98,6 +101,15 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 			return usageError(stderr, "preview takes exactly one ID_NUMBER")
 		}
 		return preview(ctx, env, rest[0], stdout, stderr)
+	case "check-source":
+		if len(rest) > 1 {
+			return usageError(stderr, "check-source takes at most one ID_NUMBER")
+		}
+		id := ""
+		if len(rest) == 1 {
+			id = rest[0]
+		}
+		return checkSource(ctx, env, id, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "recauda-bridge", version())
 		return nil

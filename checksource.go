@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"recauda-bridge/config"
+	"recauda-bridge/erp"
+	"recauda-bridge/logging"
+	"recauda-bridge/recauda"
+	"recauda-bridge/validation"
+)
+
+// minCheckTimeout bounds the health check when ERP_TIMEOUT is shorter: a
+// first login to an ERP may take longer than a lookup.
+const minCheckTimeout = 10 * time.Second
+
+// checkSource tests the configured ERP source, step by step, without the
+// HTTP server or the tracking store: the configuration, building the source
+// (which for sql connects and checks the query's columns, for exec checks
+// the command, ...), its health check, and, when idNumber is not empty, a
+// sample lookup under ERP_TIMEOUT whose charges are mapped and validated as
+// a real lookup would (whether the tracking store would still offer them is
+// `preview`'s business). Each step prints OK, FAIL or SKIP; the last line
+// is the verdict. Exit 0 when the source answers, 1 otherwise; charges that
+// would be held back are reported but do not fail the check.
+func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout, stderr io.Writer) error {
+	if idNumber != "" {
+		if err := recauda.ValidateIDNumber(idNumber); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%q: ID_NUMBER must be 5 to 20 digits", idNumber)}
+		}
+	}
+	step := func(status, format string, args ...any) {
+		fmt.Fprintf(stdout, "%-5s %s\n", status, fmt.Sprintf(format, args...))
+	}
+	fail := func(what string, err error) error {
+		step("FAIL", "%s: %s", what, indent(err.Error()))
+		fmt.Fprintf(stdout, "verdict: FAIL: %s\n", what)
+		return &exitError{code: 1}
+	}
+
+	cfg, err := config.Load(env)
+	if err != nil {
+		return fail("configuration", err)
+	}
+	step("OK", "configuration (ERP_SOURCE=%s, ERP_TIMEOUT=%s, cache %s, breaker after %d failures)",
+		cfg.ERPSource, cfg.ERPTimeout, cacheText(cfg.ERPCacheTTL), cfg.ERPBreakerFailures)
+
+	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
+	src, closeSource, err := newSource(ctx, cfg, log, time.Now, prometheus.NewRegistry())
+	if err != nil {
+		return fail("source "+cfg.ERPSource+" cannot be built", err)
+	}
+	if closeSource != nil {
+		defer func() {
+			if err := closeSource(); err != nil {
+				log.Warn("closing the source", "error", err)
+			}
+		}()
+	}
+	step("OK", "source %s built: %s", cfg.ERPSource, builtText(cfg.ERPSource))
+
+	if hc, ok := src.(erp.HealthChecker); ok {
+		checkCtx, cancel := context.WithTimeout(ctx, max(cfg.ERPTimeout, minCheckTimeout))
+		start := time.Now()
+		err := hc.Check(checkCtx)
+		cancel()
+		switch {
+		case errors.Is(err, erp.ErrUnsupported):
+			step("SKIP", "health check: source %s has none", cfg.ERPSource)
+		case err != nil:
+			return fail("health check", err)
+		default:
+			step("OK", "health check (%s)", roundMillis(time.Since(start)))
+		}
+	}
+	if recauda.CanRecord(src) {
+		step("OK", "write-back: configured (payments are recorded in the ERP)")
+	} else {
+		step("SKIP", "write-back: not configured (payments are not recorded in the ERP)")
+	}
+
+	if idNumber == "" {
+		step("SKIP", "sample lookup: no ID_NUMBER given (recauda-bridge check-source ID_NUMBER tries one)")
+		fmt.Fprintf(stdout, "verdict: OK: source %s answers\n", cfg.ERPSource)
+		return nil
+	}
+	lookupCtx, cancel := context.WithTimeout(ctx, cfg.ERPTimeout)
+	start := time.Now()
+	charges, err := src.PendingCharges(lookupCtx, idNumber)
+	took := time.Since(start)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within ERP_TIMEOUT=%s: %w", cfg.ERPTimeout, err)
+		}
+		return fail("sample lookup for "+idNumber, err)
+	}
+	step("OK", "sample lookup for %s: %d charges (%s)", idNumber, len(charges), roundMillis(took))
+
+	held := printCharges(stdout, charges, idNumber, cfg.WebhookURL())
+	switch {
+	case len(charges) == 0:
+		fmt.Fprintf(stdout, "verdict: OK: source %s answers; no pending charges for %s\n", cfg.ERPSource, idNumber)
+	case held == 0:
+		fmt.Fprintf(stdout, "verdict: OK: source %s answers; %d charges for %s, all valid\n", cfg.ERPSource, len(charges), idNumber)
+	default:
+		fmt.Fprintf(stdout, "verdict: OK: source %s answers; %d charges for %s, %d valid, %d would be held back (see above)\n",
+			cfg.ERPSource, len(charges), idNumber, len(charges)-held, held)
+	}
+	return nil
+}
+
+// printCharges maps and validates charges as a lookup does (fields the
+// source could not read, every Efipay rule, another customer's ID number, a
+// ref_payment repeated) and prints one line per charge, one more per
+// violation. It returns how many would be held back.
+func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string) int {
+	v := validation.New(time.Now)
+	seen := make(map[string]int, len(charges))
+	for _, c := range charges {
+		seen[c.RefPayment]++
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	held := 0
+	for _, c := range charges {
+		p, _ := recauda.PaymentFromCharge(c, webhookURL)
+		var vs []validation.Violation
+		for _, d := range c.Defects {
+			vs = append(vs, validation.Violation{Field: d.Field, Rule: recauda.RuleUnreadable, Message: d.Message})
+		}
+		vs = append(vs, v.Payment(&p)...)
+		if c.IDNumber != idNumber {
+			vs = append(vs, validation.Violation{Field: "recauda_information.id_number", Rule: recauda.RuleIDMismatch,
+				Message: fmt.Sprintf("the source returned this charge for ID number %s", c.IDNumber)})
+		}
+		if seen[c.RefPayment] > 1 {
+			vs = append(vs, validation.Violation{Field: "recauda_information.ref_payment", Rule: recauda.RuleDuplicateRef,
+				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[c.RefPayment])})
+		}
+		if len(vs) == 0 {
+			fmt.Fprintf(tw, "      valid\t%s\t%s %s\t%s\n", c.RefPayment, c.Currency, c.Amount.String(), c.Description)
+			continue
+		}
+		held++
+		for _, viol := range vs {
+			fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
+		}
+	}
+	tw.Flush()
+	return held
+}
+
+// builtText says what building the source has already proved.
+func builtText(source string) string {
+	switch source {
+	case "sql":
+		return "the database answers; the query runs and returns the required columns"
+	case "exec":
+		return "the settings are valid; the command exists and is executable"
+	case "file":
+		return "the file was read"
+	case "demo":
+		return "built-in data"
+	default:
+		return "the settings are valid"
+	}
+}
+
+func cacheText(ttl time.Duration) string {
+	if ttl == 0 {
+		return "off"
+	}
+	return ttl.String()
+}
+
+func roundMillis(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// indent puts each line after the first of a multi-line error under the
+// step it belongs to.
+func indent(s string) string {
+	return strings.ReplaceAll(s, "\n", "\n      ")
+}
