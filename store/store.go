@@ -15,6 +15,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -47,9 +50,24 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives slow-query and error lines; nil discards them.
 	Logger *slog.Logger
-	// MaxOpenConns bounds the reader pool (and the whole pool on PostgreSQL).
+	// MaxOpenConns bounds the reader pool on SQLite (whose writer is always
+	// one connection; default 8) and the whole pool on PostgreSQL (default
+	// 20). PostgreSQL needs at least 2: Migrate holds one connection for its
+	// advisory lock while the steps run on another.
 	MaxOpenConns int
+	// MaxIdleConns is how many of those stay open when idle; 0 means
+	// MaxOpenConns, negative means none.
+	MaxIdleConns int
+	// ConnMaxLifetime closes a connection this long after it was opened (a
+	// fail-over or a pooler then gets new connections); 0 means never.
+	ConnMaxLifetime time.Duration
 }
+
+// Pool sizes when Options.MaxOpenConns is 0.
+const (
+	DefaultSQLiteReaders   = 8
+	DefaultPostgresMaxOpen = 20
+)
 
 // Store wraps the database. It is safe for concurrent use.
 type Store struct {
@@ -74,7 +92,13 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.MaxOpenConns <= 0 {
-		opts.MaxOpenConns = 8
+		opts.MaxOpenConns = DefaultSQLiteReaders
+		if dialect == Postgres {
+			opts.MaxOpenConns = DefaultPostgresMaxOpen
+		}
+	}
+	if dialect == Postgres && opts.MaxOpenConns < 2 {
+		return nil, fmt.Errorf("store: postgres needs at least 2 connections (Migrate holds one for its lock), got %d", opts.MaxOpenConns)
 	}
 	s := &Store{dialect: dialect, now: func() time.Time { return opts.Now().UTC().Truncate(time.Microsecond) }, log: opts.Logger}
 	gcfg := &gorm.Config{
@@ -95,19 +119,23 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
 		}
 		s.write, s.read = w, r
-		if err := setPool(w, 1); err != nil {
+		writer := opts
+		writer.MaxOpenConns, writer.MaxIdleConns = 1, 1
+		if err := setPool(w, writer); err != nil {
 			return nil, err
 		}
-		if err := setPool(r, opts.MaxOpenConns); err != nil {
+		if err := setPool(r, opts); err != nil {
 			return nil, err
 		}
 		s.committer = newCommitter(w)
 	case Postgres:
-		db, err := gorm.Open(postgres.Open(dsn), gcfg)
+		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
+			stdlib.OptionAfterConnect(scanTimesInUTC),
+		}}), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", errors.Join(ErrUnavailable, err))
 		}
-		if err := setPool(db, opts.MaxOpenConns); err != nil {
+		if err := setPool(db, opts); err != nil {
 			return nil, err
 		}
 		s.write, s.read = db, db
@@ -139,14 +167,29 @@ func sqliteDSN(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func setPool(db *gorm.DB, n int) error {
+// scanTimesInUTC makes a PostgreSQL connection return TIMESTAMPTZ values in
+// UTC, as SQLite's do (_loc=UTC), rather than in the process's local zone:
+// the same instant either way, but the store hands out UTC times.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
+}
+
+func setPool(db *gorm.DB, opts Options) error {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return fmt.Errorf("store: pool: %w", err)
 	}
-	sqlDB.SetMaxOpenConns(n)
-	sqlDB.SetMaxIdleConns(n)
+	idle := opts.MaxIdleConns
+	if idle == 0 {
+		idle = opts.MaxOpenConns
+	}
+	sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(idle) // negative: none
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	return nil
 }
 
