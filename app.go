@@ -77,7 +77,8 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := time.Now
 
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log})
+	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log,
+		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime})
 	if err != nil {
 		return nil, err
 	}

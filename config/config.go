@@ -26,6 +26,16 @@ type Config struct {
 	// Database is DatabaseURL parsed: the dialect and the driver's DSN.
 	Database Database
 
+	// --- Database pool (issue 6): begin ---
+	// DBMaxOpenConns bounds the connections to the database: SQLite's readers
+	// (its writer is one more), or PostgreSQL's whole pool.
+	DBMaxOpenConns int
+	// DBMaxIdleConns of them stay open when idle.
+	DBMaxIdleConns int
+	// DBConnMaxLifetime recycles a connection this long after it opened; 0: never.
+	DBConnMaxLifetime time.Duration
+	// --- Database pool (issue 6): end ---
+
 	ERPSource  string
 	ERPFile    string
 	ERPJournal string
@@ -132,6 +142,8 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("DATABASE_URL", "%v", err)
 	}
 	c.Database = db
+	// --- Database pool (issue 6): DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME ---
+	r.databasePool(&c)
 	if !slices.Contains(Sources, c.ERPSource) {
 		r.fail("ERP_SOURCE", "unknown source %q; one of %s", c.ERPSource, strings.Join(Sources, ", "))
 	}
