@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 )
 
@@ -25,18 +27,33 @@ type writeJob struct {
 // back to its savepoint and only its caller sees the error. Nothing waits
 // for a batch to fill: an idle store commits each transaction at once.
 type committer struct {
+	// db runs on one pinned connection with its prepared statements
+	// cached; transactions are plain BEGIN/COMMIT on it, because a
+	// database/sql Tx would prepare every statement again.
 	db   *gorm.DB
+	conn *sql.Conn
 	jobs chan *writeJob
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
 }
 
-func newCommitter(db *gorm.DB) *committer {
-	c := &committer{db: db, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
+func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*committer, error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := *gcfg
+	cfg.DisableAutomaticPing = true // a pinned *sql.Conn has no Ping
+	db, err := gorm.Open(sqlite.Dialector{Conn: conn}, &cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &committer{db: db, conn: conn, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
-	return c
+	return c, nil
 }
 
 // do runs fn in a write transaction and returns once it is committed or has
@@ -89,57 +106,51 @@ func (c *committer) loop() {
 }
 
 func (c *committer) commit(batch []*writeJob) {
-	if len(batch) == 1 {
-		j := batch[0]
-		j.done <- c.db.WithContext(j.ctx).Transaction(j.fn)
-		return
-	}
 	errs := make([]error, len(batch))
-	tx := c.db.Begin()
-	if tx.Error != nil {
-		for _, j := range batch {
-			j.done <- tx.Error
+	finish := func(shared error) {
+		for i, j := range batch {
+			if errs[i] == nil {
+				errs[i] = shared
+			}
+			j.done <- errs[i]
 		}
+	}
+	if err := c.db.Exec("BEGIN IMMEDIATE").Error; err != nil {
+		finish(err)
 		return
 	}
 	for i, j := range batch {
-		if err := tx.Exec("SAVEPOINT job").Error; err != nil {
+		if err := c.db.Exec("SAVEPOINT job").Error; err != nil {
 			errs[i] = err
 			continue
 		}
-		if err := j.fn(tx.WithContext(j.ctx)); err != nil {
+		if err := j.fn(c.db.WithContext(j.ctx)); err != nil {
 			errs[i] = err
-			if rerr := tx.Exec("ROLLBACK TO SAVEPOINT job").Error; rerr != nil {
-				// The transaction is unusable: fail the whole batch.
-				tx.Rollback()
-				for k, j := range batch {
-					if errs[k] == nil {
-						errs[k] = rerr
-					}
-					j.done <- errs[k]
-				}
+			if rerr := c.db.Exec("ROLLBACK TO SAVEPOINT job").Error; rerr != nil {
+				// The transaction is unusable: the whole batch fails.
+				c.db.Exec("ROLLBACK")
+				finish(rerr)
 				return
 			}
 		}
-		if err := tx.Exec("RELEASE SAVEPOINT job").Error; err != nil && errs[i] == nil {
+		if err := c.db.Exec("RELEASE SAVEPOINT job").Error; err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}
-	if err := tx.Commit().Error; err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
+	if err := c.db.Exec("COMMIT").Error; err != nil {
+		c.db.Exec("ROLLBACK")
+		finish(err)
+		return
 	}
-	for i, j := range batch {
-		j.done <- errs[i]
-	}
+	finish(nil)
 }
 
 func (c *committer) close() {
-	c.once.Do(func() { close(c.stop) })
-	c.wg.Wait()
+	c.once.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		c.conn.Close()
+	})
 }
 
 // writeTx runs fn in a write transaction: grouped with others on SQLite, a

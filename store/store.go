@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,6 +62,15 @@ type Options struct {
 	// ConnMaxLifetime closes a connection this long after it was opened (a
 	// fail-over or a pooler then gets new connections); 0 means never.
 	ConnMaxLifetime time.Duration
+	// BusyTimeout (SQLite) is how long a write waits for a lock that another
+	// connection or process holds before it fails with ErrUnavailable;
+	// 0 means 5s.
+	BusyTimeout time.Duration
+	// SQLiteDriver (SQLite) is the database/sql driver name; "" means
+	// mattn/go-sqlite3's "sqlite3". Fault tests register that driver under
+	// another name with a ConnectHook, to make the writer connection
+	// read-only or full while the store runs (faults_test.go).
+	SQLiteDriver string
 }
 
 // Pool sizes when Options.MaxOpenConns is 0.
@@ -110,24 +120,32 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 	}
 	switch dialect {
 	case SQLite:
-		w, err := gorm.Open(sqlite.Open(sqliteDSN(dsn, false)), gcfg)
+		w, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: opts.SQLiteDriver, DSN: sqliteDSN(dsn, false, opts.BusyTimeout)}), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
 		}
-		r, err := gorm.Open(sqlite.Open(sqliteDSN(dsn, true)), gcfg)
+		r, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: opts.SQLiteDriver, DSN: sqliteDSN(dsn, true, opts.BusyTimeout)}), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
 		}
 		s.write, s.read = w, r
+		// Two writer connections: one pinned by the group committer, one for
+		// migrations and the rare writes outside it.
 		writer := opts
-		writer.MaxOpenConns, writer.MaxIdleConns = 1, 1
+		writer.MaxOpenConns, writer.MaxIdleConns = 2, 2
 		if err := setPool(w, writer); err != nil {
 			return nil, err
 		}
 		if err := setPool(r, opts); err != nil {
 			return nil, err
 		}
-		s.committer = newCommitter(w)
+		sqlDB, err := w.DB()
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
+		}
+		if s.committer, err = newCommitter(ctx, sqlDB, gcfg); err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
+		}
 	case Postgres:
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
 			stdlib.OptionAfterConnect(scanTimesInUTC),
@@ -152,10 +170,13 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 // sqliteDSN sets what every connection needs: WAL so readers never block the
 // writer, a busy timeout, foreign keys, and full sync because an
 // acknowledged webhook must survive a power cut, not just a crash.
-func sqliteDSN(path string, readOnly bool) string {
+func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
 	q.Set("_loc", "UTC")
