@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -86,4 +87,26 @@ func BenchmarkWebhookIntake(b *testing.B) {
 			b.Fatalf("status %d body %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// BenchmarkLookupFirstOfferParallel is BenchmarkLookupFirstOffer from many
+// goroutines, so that commits are grouped.
+func BenchmarkLookupFirstOfferParallel(b *testing.B) {
+	src := &erptest.Source{PendingChargesFunc: func(_ context.Context, id string) ([]erp.Charge, error) {
+		return []erp.Charge{charge(id+"-1", id), charge(id+"-2", id), charge(id+"-3", id)}, nil
+	}}
+	s := newStack(b, src, nil)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			s.e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, fmt.Sprintf("/get-recaudas?id_number=%08d", 10000000+n.Add(1)), nil))
+			if rec.Code != http.StatusOK || rec.Body.Len() < 100 {
+				b.Fatalf("status %d body %s", rec.Code, rec.Body)
+			}
+		}
+	})
 }

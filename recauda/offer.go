@@ -109,36 +109,16 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	now := s.now()
 	l := &Lookup{IDNumber: idNumber, Items: make([]Item, len(charges))}
 	seen := make(map[string]int, len(charges))
+	refs := make([]string, 0, len(charges))
 	for i, c := range charges {
 		p, _ := PaymentFromCharge(c, s.cfg.WebhookURL)
-		it := Item{RefPayment: c.RefPayment, Payment: p}
-		for _, d := range c.Defects {
-			it.Violations = append(it.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
-		}
-		it.Violations = append(it.Violations, s.validator.Payment(&it.Payment)...)
-		if c.IDNumber != idNumber {
-			it.Violations = append(it.Violations, validation.Violation{
-				Field: "recauda_information.id_number", Rule: RuleIDMismatch,
-				Message: "the ERP returned this charge for another customer's ID number",
-			})
-		}
-		seen[c.RefPayment]++
-		l.Items[i] = it
-	}
-
-	refs := make([]string, 0, len(charges))
-	for i := range l.Items {
-		it := &l.Items[i]
-		if seen[it.RefPayment] > 1 {
-			it.Violations = append(it.Violations, validation.Violation{
-				Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef,
-				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[it.RefPayment]),
-			})
-		}
-		if len(it.Violations) == 0 {
-			refs = append(refs, it.RefPayment)
+		l.Items[i] = Item{RefPayment: c.RefPayment, Payment: p}
+		if seen[c.RefPayment]++; seen[c.RefPayment] == 1 && c.RefPayment != "" {
+			refs = append(refs, c.RefPayment)
 		}
 	}
+	// What is tracked already is read first: a charge already sent and not
+	// yet due again needs no validation, which keeps the steady state cheap.
 	tracked := map[string]store.Tracked{}
 	if len(refs) > 0 {
 		if tracked, err = s.store.Tracked(ctx, refs); err != nil {
@@ -149,24 +129,39 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	var candidates, partial []int
 	var held []store.HeldBack
 	for i := range l.Items {
-		it := &l.Items[i]
-		if len(it.Violations) == 0 {
-			if t, ok := tracked[it.RefPayment]; ok {
-				switch {
-				case t.IDNumber != idNumber:
-					it.Violations = append(it.Violations, validation.Violation{
-						Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
-						Message: "this ref_payment was already offered to another ID number",
-					})
-				case t.Status == models.StatusPartiallyPaid:
-					partial = append(partial, i)
-					continue
-				case !t.Offerable(now):
-					it.Decision, it.Reason = DecisionWithheld, withheldReason(t)
-					continue
-				}
+		it, c := &l.Items[i], charges[i]
+		for _, d := range c.Defects {
+			it.Violations = append(it.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
+		}
+		if c.IDNumber != idNumber {
+			it.Violations = append(it.Violations, validation.Violation{
+				Field: "recauda_information.id_number", Rule: RuleIDMismatch,
+				Message: "the ERP returned this charge for another customer's ID number",
+			})
+		}
+		if seen[it.RefPayment] > 1 {
+			it.Violations = append(it.Violations, validation.Violation{
+				Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef,
+				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[it.RefPayment]),
+			})
+		}
+		if t, ok := tracked[it.RefPayment]; ok {
+			switch {
+			case t.IDNumber != idNumber:
+				it.Violations = append(it.Violations, validation.Violation{
+					Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
+					Message: "this ref_payment was already offered to another ID number",
+				})
+			case len(it.Violations) > 0:
+			case t.Status == models.StatusPartiallyPaid:
+				partial = append(partial, i)
+				continue
+			case !t.Offerable(now):
+				it.Decision, it.Reason = DecisionWithheld, withheldReason(t)
+				continue
 			}
 		}
+		it.Violations = append(it.Violations, s.validator.Payment(&it.Payment)...)
 		if len(it.Violations) > 0 {
 			it.Decision = DecisionHeldBack
 			held = append(held, store.HeldBack{RefPayment: it.RefPayment, IDNumber: idNumber, Violations: storeViolations(it.Violations)})

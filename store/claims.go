@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,17 +56,36 @@ func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked,
 	out := make(map[string]Tracked, len(refs))
 	for start := 0; start < len(refs); start += chunk {
 		part := refs[start:min(start+chunk, len(refs))]
-		var rows []models.ChargeRow
-		err := s.read.WithContext(ctx).
-			Select(trackedColumns).Where("ref_payment IN ?", part).Find(&rows).Error
-		if err != nil {
+		if err := s.scanTracked(ctx, out, part); err != nil {
 			return nil, translate("store: tracked", err)
-		}
-		for _, r := range rows {
-			out[r.RefPayment] = trackedOf(r)
 		}
 	}
 	return out, nil
+}
+
+// scanTracked reads what the lookup needs of refs, by hand rather than by
+// reflection: this is the lookup's hot path.
+func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs []string) error {
+	rows, err := s.read.WithContext(ctx).Raw(`SELECT ref_payment, id_number, status, send_count, offer_after, amount,
+		paid_amount, advance_allowed, parent_ref FROM charges WHERE ref_payment IN ?`, refs).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t Tracked
+		var offerAfter sql.NullTime
+		if err := rows.Scan(&t.RefPayment, &t.IDNumber, &t.Status, &t.SendCount, &offerAfter, &t.Amount,
+			&t.PaidAmount, &t.AdvanceAllowed, &t.ParentRef); err != nil {
+			return err
+		}
+		if offerAfter.Valid {
+			at := offerAfter.Time.UTC()
+			t.OfferAfter = &at
+		}
+		into[t.RefPayment] = t
+	}
+	return rows.Err()
 }
 
 var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref"}
@@ -234,26 +254,41 @@ func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Tim
 		AND charges.offer_after <= ?
 	RETURNING id, ref_payment, send_count`)
 	args = append(args, now)
-	var won []wonRow
-	if err := tx.Raw(sb.String(), args...).Scan(&won).Error; err != nil {
+	rows, err := tx.Raw(sb.String(), args...).Rows()
+	if err != nil {
 		return nil, err
 	}
-	return won, nil
+	defer rows.Close()
+	won := make([]wonRow, 0, len(offers))
+	for rows.Next() {
+		var w wonRow
+		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount); err != nil {
+			return nil, err
+		}
+		won = append(won, w)
+	}
+	return won, rows.Err()
 }
 
 func recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
 	if len(won) == 0 {
 		return nil
 	}
-	events := make([]models.ChargeEventRow, len(won))
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `)
+	args := make([]any, 0, len(won)*4)
 	for i, w := range won {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
 		kind := "sent"
 		if w.SendCount > 1 {
 			kind = "resent"
 		}
-		events[i] = models.ChargeEventRow{ChargeID: w.ID, Kind: kind, ToStatus: "", Detail: fmt.Sprintf("send #%d", w.SendCount), CreatedAt: now}
+		sb.WriteString("(?, ?, '', '', ?, ?)")
+		args = append(args, w.ID, kind, "send #"+strconv.Itoa(w.SendCount), now)
 	}
-	return tx.Create(&events).Error
+	return tx.Exec(sb.String(), args...).Error
 }
 
 func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {
