@@ -67,6 +67,7 @@ func registerAdmin(e *echo.Echo, d Deps) {
 	g.GET("/writebacks", h.listWritebacks)
 	g.POST("/writebacks/:id/retry", h.retryWriteback)
 	g.POST("/writebacks/:id/cancel", h.cancelWriteback)
+	registerLedger(g, d.Recauda)
 }
 
 // escapedAdminPath makes the router see admin paths escaped, always, so that

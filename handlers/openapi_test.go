@@ -151,6 +151,37 @@ func TestOpenAPIContract(t *testing.T) {
 	c.want(c.admin(http.MethodPost, "/admin/api/writebacks/1/retry"), 200)
 	c.want(c.admin(http.MethodGet, "/admin/api/charges/CT-1"), 200) // with a rich timeline now
 
+	// Admin: the ledger (ERP_SOURCE=local).
+	ledger := func(method, target, body string) *httptest.ResponseRecorder {
+		t.Helper()
+		return c.do(method, target, []byte(body), "Authorization", "Bearer "+adminToken, "Content-Type", "application/json")
+	}
+	item := `{"ref_payment":"LG/1","id_number":"1032456789","payer_name":"María Fernanda Gómez","description":"Cuota de administración diciembre",
+		"amount":"150000.50","currency_type":"COP","limit_date":"2026-12-15","advance":{"type":"Porcentaje Minimo","value":"30"},
+		"references":["APTO-301"],"has_comments":true,"metadata":{"torre":"B"}}`
+	c.want(ledger(http.MethodPost, "/admin/api/ledger", item), 201)
+	c.want(ledger(http.MethodPost, "/admin/api/ledger", item), 409)
+	c.want(ledger(http.MethodPost, "/admin/api/ledger", `{"ref_payment":"LG-2","id_number":"1032456789","amount":"1"}`), 422)
+	c.want(ledger(http.MethodPost, "/admin/api/ledger", `{"ref_payment":"LG-2","status":"paid"}`), 400)
+	c.want(c.admin(http.MethodGet, "/admin/api/ledger"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/ledger?status=open&id_number=1032456789&page=1&per_page=10"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/ledger?status=nope"), 400)
+	c.want(c.admin(http.MethodGet, "/admin/api/ledger/LG%2F1"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/ledger/NOPE"), 404)
+	c.want(ledger(http.MethodPatch, "/admin/api/ledger/LG%2F1", `{"amount":"180000","advance":null,"discount":{"type":"Valor","value":"5000","before_on":"2026-12-01"}}`), 200)
+	c.want(ledger(http.MethodPatch, "/admin/api/ledger/LG%2F1", `{"amount":"18.333"}`), 422)
+	c.want(ledger(http.MethodPatch, "/admin/api/ledger/LG%2F1", `[1]`), 400)
+	c.want(ledger(http.MethodPatch, "/admin/api/ledger/NOPE", `{}`), 404)
+	c.want(c.admin(http.MethodDelete, "/admin/api/ledger/LG%2F1"), 200)
+	c.want(ledger(http.MethodPatch, "/admin/api/ledger/LG%2F1", `{"amount":"1000"}`), 409)
+	c.want(c.admin(http.MethodDelete, "/admin/api/ledger/NOPE"), 404)
+	c.want(ledger(http.MethodPost, "/admin/api/ledger", strings.Replace(item, "LG/1", "LG-PAID", 1)), 201)
+	if _, err := s.store.LedgerRecordPayment(context.Background(), erp.Payment{RefPayment: "LG-PAID", TransactionID: "T-LG",
+		Amount: decimal.RequireFromString("150000.50"), Currency: "COP", Status: "paid"}); err != nil {
+		t.Fatal(err)
+	}
+	c.want(c.admin(http.MethodDelete, "/admin/api/ledger/LG-PAID"), 409)
+
 	// Receipts.
 	c.want(c.admin(http.MethodGet, "/admin/api/charges/CT-PAID/receipt"), 200)
 	rec = c.admin(http.MethodGet, "/admin/api/charges/CT-PAID/receipt", "Accept", "text/html")
