@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,12 +183,22 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		t := now.Add(req.ResendAfter)
 		offerAfter = &t
 	}
+	// Rows are written in key order, whatever order the ERP answered in, so
+	// that two lookups claiming the same refs at once (two replicas on
+	// PostgreSQL) take the row locks in the same order: one waits for the
+	// other instead of both deadlocking.
+	offers := slices.SortedFunc(slices.Values(req.Offers), func(a, b Offer) int {
+		return strings.Compare(a.RefPayment, b.RefPayment)
+	})
+	held := slices.SortedFunc(slices.Values(req.HeldBack), func(a, b HeldBack) int {
+		return cmp.Or(strings.Compare(a.RefPayment, b.RefPayment), strings.Compare(a.IDNumber, b.IDNumber))
+	})
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		if err := upsertHeldBack(tx, req.HeldBack, now); err != nil {
+		if err := upsertHeldBack(tx, held, now); err != nil {
 			return err
 		}
-		for start := 0; start < len(req.Offers); start += chunk {
-			part := req.Offers[start:min(start+chunk, len(req.Offers))]
+		for start := 0; start < len(offers); start += chunk {
+			part := offers[start:min(start+chunk, len(offers))]
 			won, err := claimChunk(tx, part, now, offerAfter)
 			if err != nil {
 				return err

@@ -332,3 +332,47 @@ func TestPostgresPoolNeedsTwoConnections(t *testing.T) {
 		t.Fatalf("got %v, want an error asking for at least 2 connections", err)
 	}
 }
+
+// Two lookups may offer the same refs in different orders (an ERP without a
+// stable order, two replicas): their claims must queue, never deadlock.
+func TestClaimsInOppositeOrdersNeverDeadlock(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		clk := newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+		s := db.open(t, clk)
+		ctx := context.Background()
+		for round := 0; round < 20; round++ {
+			var forward, backward []Offer
+			for i := 0; i < 10; i++ {
+				forward = append(forward, offer(fmt.Sprintf("O%02d-%d", round, i), "12345678"))
+			}
+			for i := len(forward) - 1; i >= 0; i-- {
+				backward = append(backward, forward[i])
+			}
+			won := map[string]int{}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for _, offers := range [][]Offer{forward, backward, forward, backward} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c, err := s.Claim(ctx, ClaimRequest{Offers: offers, ResendAfter: time.Hour})
+					if err != nil {
+						t.Errorf("round %d: claim: %v", round, err)
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for _, r := range c.Refs {
+						won[r]++
+					}
+				}()
+			}
+			wg.Wait()
+			for _, o := range forward {
+				if won[o.RefPayment] != 1 {
+					t.Fatalf("round %d: %s won %d times, want 1", round, o.RefPayment, won[o.RefPayment])
+				}
+			}
+		}
+	})
+}
