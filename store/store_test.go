@@ -376,3 +376,41 @@ func TestClaimsInOppositeOrdersNeverDeadlock(t *testing.T) {
 		}
 	})
 }
+
+func TestDerivedBalanceCharges(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		clk := newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+		s := db.open(t, clk)
+		ctx := context.Background()
+		b1, b2 := offer("P1-B1", "12345678"), offer("P1-B2", "12345678")
+		b1.ParentRef, b2.ParentRef = "P1", "P1"
+		b1.Amount, b2.Amount = decimal.RequireFromString("50000.25"), decimal.RequireFromString("0.75")
+		claimAt(t, s, offer("P1", "12345678"))
+		claimAt(t, s, b1)
+		clk.add(time.Second)
+		claimAt(t, s, b2)
+		got, err := s.Derived(ctx, []string{"P1", "NONE"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || len(got["P1"]) != 2 || got["P1"][0].RefPayment != "P1-B1" || got["P1"][1].RefPayment != "P1-B2" {
+			t.Fatalf("derived = %+v, want P1 → [P1-B1 P1-B2]", got)
+		}
+		if d := got["P1"][1]; !d.Amount.Equal(b2.Amount) || d.ParentRef != "P1" || !d.PaidAmount.IsZero() {
+			t.Fatalf("P1-B2 = %+v, want amount 0.75 exactly, parent P1, nothing paid", d)
+		}
+
+		// A webhook whose references match both the parent and a balance
+		// charge is ambiguous: stored, applied to neither.
+		res := settle(t, s, "P1", "T-AMB", "Aprobada", "pse", paidDecision("T-AMB", clk.now()))
+		if res.Outcome != models.OutcomeApplied {
+			t.Fatalf("settle of P1 alone: %s, want applied", res.Outcome)
+		}
+		res, err = s.Settle(ctx, WebhookDelivery{Body: []byte(`{}`), TransactionID: "T-2", Status: "Aprobada",
+			Amount: b1.Amount, Currency: "COP", References: []string{"P1-B1", "P1-B2"}},
+			func(ChargeState) Decision { t.Fatal("decide called for an ambiguous delivery"); return Decision{} })
+		if err != nil || res.Outcome != models.OutcomeUnmatched || !strings.Contains(res.Detail, "ambiguous") {
+			t.Fatalf("ambiguous delivery: %+v, %v; want unmatched (ambiguous)", res, err)
+		}
+	})
+}
