@@ -149,6 +149,13 @@ func (c *committer) close() {
 	c.once.Do(func() {
 		close(c.stop)
 		c.wg.Wait()
+		// database/sql finalizes only the statements prepared on the pool,
+		// not those prepared on a pinned *sql.Conn: close gorm's cache
+		// first, or SQLite keeps the connection open as a zombie and never
+		// checkpoints and removes the WAL on Close.
+		if ps, ok := c.db.ConnPool.(*gorm.PreparedStmtDB); ok {
+			ps.Close()
+		}
 		c.conn.Close()
 	})
 }
