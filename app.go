@@ -214,9 +214,21 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	if cfg.TestMode {
 		log.Warn("EFIPAY_TEST_MODE is on: Efipay test payments (production=false) mark charges paid")
 	}
+	// Protecting the lookup, metrics (issue 5).
+	if cfg.LookupToken == "" && len(cfg.LookupAllowCIDRs) == 0 {
+		log.Warn("!!! the lookup is open to anyone: whoever guesses an ID number sees that person's name and debts. "+
+			"Set LOOKUP_TOKEN (and configure https://HOST/get-recaudas/<LOOKUP_TOKEN> in Efipay) and/or LOOKUP_ALLOW_CIDRS !!!",
+			"rate_limit", cfg.LookupRate.String())
+	}
+	if cfg.MetricsToken == "" {
+		log.Warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach the server")
+	}
 	e := handlers.New(handlers.Deps{
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
 		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken,
+		LookupToken: cfg.LookupToken, LookupAllowCIDRs: cfg.LookupAllowCIDRs, TrustedProxies: cfg.TrustedProxies,
+		LookupRate: handlers.Rate(cfg.LookupRate), Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
+		WritebackStats: a.store,
 		Ready: func(ctx context.Context) error {
 			if err := a.store.Ping(ctx); err != nil {
 				return err

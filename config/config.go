@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -68,6 +69,20 @@ type Config struct {
 	AdminToken   string
 
 	ShutdownTimeout time.Duration
+
+	// --- Protecting the lookup, metrics (issue 5): begin ---
+	// LookupToken (secret), when set, must come as the path segment
+	// /get-recaudas/<token> or the X-Lookup-Token header.
+	LookupToken string
+	// LookupAllowCIDRs are the networks that may call the lookup; empty: any.
+	LookupAllowCIDRs []netip.Prefix
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// LookupRate limits lookups per client address; zero: no limit.
+	LookupRate Rate
+	// MetricsToken (secret), when set, guards /metrics with a bearer token.
+	MetricsToken string
+	// --- Protecting the lookup, metrics (issue 5): end ---
 }
 
 // Database is where the tracking store lives.
@@ -178,6 +193,8 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	// --- ERP sources (issue 4): ERP_SQL_*, ERP_CONFIG's file, cache, breaker ---
 	r.erpSources(&c)
+	// --- Protecting the lookup, metrics (issue 5): LOOKUP_*, TRUSTED_PROXIES, METRICS_TOKEN ---
+	r.lookupProtection(&c)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
 	}

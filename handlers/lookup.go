@@ -7,7 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
+	"recauda-bridge/redact"
 )
 
 // maxLookupQuery bounds the query string of a lookup; Efipay sends one short
@@ -17,6 +19,7 @@ const maxLookupQuery = 512
 type lookupHandler struct {
 	svc         *recauda.Service
 	emptyStatus int
+	metrics     *metrics.Metrics
 }
 
 // get answers Efipay's GET /get-recaudas?id_number=... with the customer's
@@ -29,8 +32,10 @@ func (h *lookupHandler) get(c echo.Context) error {
 	ctx := c.Request().Context()
 	l, err := h.svc.Offer(ctx, id)
 	if err != nil {
-		return err
+		// A source's error may quote the ID number; it is logged.
+		return redact.IDInError(err, id)
 	}
+	observeLookup(h.metrics, l.Items)
 	status := http.StatusOK
 	if l.Sent() == 0 {
 		status = h.emptyStatus

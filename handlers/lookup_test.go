@@ -57,7 +57,7 @@ func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *hand
 	if mod != nil {
 		mod(&cfg, &deps)
 	}
-	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
+	svc := recauda.New(src, st, validation.New(now), cfg, now, deps.Logger)
 	deps.Recauda = svc
 	return &stack{dbPath: dbPath, e: handlers.New(deps), store: st, source: src, svc: svc}
 }

@@ -5,14 +5,18 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"recauda-bridge/logging"
+	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
 )
 
@@ -30,6 +34,27 @@ type Deps struct {
 	WebhookToken []byte
 	// AdminToken guards /admin/api; empty turns the admin API off.
 	AdminToken string
+
+	// Protecting the lookup and metrics (protect.go, metrics.go).
+	// LookupToken, when set, must come as the path segment
+	// /get-recaudas/<token> or in the X-Lookup-Token header.
+	LookupToken string
+	// LookupAllowCIDRs are the networks that may call the lookup; empty: any.
+	LookupAllowCIDRs []netip.Prefix
+	// TrustedProxies are the peers whose X-Forwarded-For is believed; the
+	// client address (allowlist, rate limit) is read through them.
+	TrustedProxies []netip.Prefix
+	// LookupRate limits lookups per client address; zero: no limit.
+	LookupRate Rate
+	// Metrics is the registry the HTTP series are registered on and GET
+	// /metrics serves; nil: a registry of the server's own.
+	Metrics *prometheus.Registry
+	// MetricsToken, when set, guards /metrics (Authorization: Bearer).
+	MetricsToken string
+	// WritebackStats, when set, reports the write-back queue at scrape time.
+	WritebackStats metrics.WritebackStats
+	// Now is the clock of the rate limit and the queue age; nil: time.Now.
+	Now func() time.Time
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -40,15 +65,36 @@ func New(d Deps) *echo.Echo {
 	if d.BodyLimit == "" {
 		d.BodyLimit = "1M"
 	}
+	if d.Metrics == nil {
+		d.Metrics = prometheus.NewRegistry()
+	}
+	m, err := metrics.New(d.Metrics)
+	if err != nil {
+		// Only a different collector under one of our names gets here.
+		panic(err)
+	}
+	initSeries(m)
+	if d.WritebackStats != nil {
+		if err := d.Metrics.Register(metrics.NewWritebackCollector(d.WritebackStats, 2*time.Second, d.Now)); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				panic(err)
+			}
+		}
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.IPExtractor = clientIP(d.TrustedProxies)
+	e.Pre(cleanRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(logging.WithRequestID(c.Request().Context(), id)))
 		},
 	}))
-	e.Use(accessLog(d.Logger))
+	e.Use(securityHeaders)
+	e.Use(observeRequests(m))
+	e.Use(accessLog(d.Logger, d.LookupToken))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err, "stack", string(stack))
 		return err
@@ -59,21 +105,27 @@ func New(d Deps) *echo.Echo {
 		Skipper: func(c echo.Context) bool { return c.Path() == "/webhooks/efipay" },
 	}))
 
-	lookup := &lookupHandler{svc: d.Recauda, emptyStatus: d.EmptyStatus}
-	e.GET("/get-recaudas", lookup.get)
-	webhook := &webhookHandler{svc: d.Recauda, token: d.WebhookToken, log: d.Logger}
+	lookup := &lookupHandler{svc: d.Recauda, emptyStatus: d.EmptyStatus, metrics: m}
+	guards := []echo.MiddlewareFunc{allowFrom(d.LookupAllowCIDRs), rateLimit(d.LookupRate, d.Now), requireToken(d.LookupToken)}
+	e.GET("/get-recaudas", lookup.get, guards...)
+	if d.LookupToken != "" {
+		e.GET("/get-recaudas/:token", lookup.get, guards...)
+	}
+	webhook := &webhookHandler{svc: d.Recauda, token: d.WebhookToken, log: d.Logger, metrics: m}
 	e.POST("/webhooks/efipay", webhook.receive)
 	health := &healthHandler{ready: d.Ready, log: d.Logger}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.readiness)
 	registerAdmin(e, d)
 	registerOpenAPI(e)
+	registerMetrics(e, d.Metrics, d.MetricsToken, d.Logger)
 	return e
 }
 
 // accessLog writes one line per request. It logs the path, never the query
-// string, which carries the customer's ID number.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+// string, which carries the customer's ID number; in the path, the lookup
+// token is redacted and digit runs are masked (logPath).
+func accessLog(log *slog.Logger, lookupToken string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -87,7 +139,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			log.Log(req.Context(), level, "request",
-				"method", req.Method, "path", req.URL.Path, "status", res.Status,
+				"method", req.Method, "path", logPath(req.URL.Path, lookupToken), "status", res.Status,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes", res.Size)
 			return nil
 		}

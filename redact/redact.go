@@ -1,7 +1,10 @@
 // Package redact masks personal data before it reaches a log line.
 package redact
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // ID masks an identification number, keeping its last 3 characters so an
 // operator can still tell two customers apart: "1032456789" -> "*******789".
@@ -30,3 +33,21 @@ func Name(s string) string {
 	}
 	return string(r) + "***"
 }
+
+// IDInError returns err with every occurrence of the ID number id masked in
+// its message, for errors that are logged: an ERP's error text may quote the
+// customer it was asked about. errors.Is and errors.As still see err.
+func IDInError(err error, id string) error {
+	if err == nil || id == "" || !strings.Contains(err.Error(), id) {
+		return err
+	}
+	return &maskedError{err: err, msg: strings.ReplaceAll(err.Error(), id, ID(id))}
+}
+
+type maskedError struct {
+	err error
+	msg string
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLookupProtectionDefaults(t *testing.T) {
+	c, err := Load(lookupFrom(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LookupToken != "" || c.LookupAllowCIDRs != nil || c.TrustedProxies != nil || c.LookupRate != (Rate{}) || c.MetricsToken != "" {
+		t.Fatalf("got %q %v %v %v %q, want everything off by default", c.LookupToken, c.LookupAllowCIDRs, c.TrustedProxies, c.LookupRate, c.MetricsToken)
+	}
+}
+
+func TestLookupProtectionValues(t *testing.T) {
+	dir := t.TempDir()
+	metricsFile := filepath.Join(dir, "metrics_token")
+	if err := os.WriteFile(metricsFile, []byte("scrape-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(lookupFrom(map[string]string{
+		"LOOKUP_TOKEN":       "Abc-123_xyz.456~789",
+		"LOOKUP_ALLOW_CIDRS": " 203.0.113.0/24, 2001:db8::/32 ,198.51.100.7,::ffff:192.0.2.1",
+		"TRUSTED_PROXIES":    "10.0.0.0/8",
+		"LOOKUP_RATE":        "300/m",
+		"METRICS_TOKEN_FILE": metricsFile,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LookupToken != "Abc-123_xyz.456~789" || c.MetricsToken != "scrape-secret" {
+		t.Fatalf("tokens = %q, %q", c.LookupToken, c.MetricsToken)
+	}
+	wantAllow := []netip.Prefix{
+		netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32"),
+		netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("192.0.2.1/32"),
+	}
+	if !slices.Equal(c.LookupAllowCIDRs, wantAllow) {
+		t.Fatalf("LookupAllowCIDRs = %v, want %v", c.LookupAllowCIDRs, wantAllow)
+	}
+	if !slices.Equal(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}) {
+		t.Fatalf("TrustedProxies = %v", c.TrustedProxies)
+	}
+	if c.LookupRate != (Rate{Count: 300, Per: time.Minute}) {
+		t.Fatalf("LookupRate = %v, want 300/1m0s", c.LookupRate)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Rate
+		ok   bool
+	}{
+		{"10/s", Rate{10, time.Second}, true},
+		{"300/m", Rate{300, time.Minute}, true},
+		{"1000/h", Rate{1000, time.Hour}, true},
+		{"5/10s", Rate{5, 10 * time.Second}, true},
+		{" 7 / min ", Rate{7, time.Minute}, true},
+		{"10", Rate{}, false},
+		{"0/s", Rate{}, false},
+		{"-1/s", Rate{}, false},
+		{"ten/s", Rate{}, false},
+		{"10/fortnight", Rate{}, false},
+		{"10/0s", Rate{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseRate(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Fatalf("got %v, %v; want %v, ok=%v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestLookupProtectionInvalidValuesNameTheirVariable(t *testing.T) {
+	tests := []struct{ key, value string }{
+		{"LOOKUP_TOKEN", "short"},
+		{"LOOKUP_TOKEN", "has a space in it, sixteen+"},
+		{"LOOKUP_TOKEN", "slash/is/not/allowed/here"},
+		{"LOOKUP_ALLOW_CIDRS", "203.0.113.0/33"},
+		{"LOOKUP_ALLOW_CIDRS", "10.0.0.0/8,office"},
+		{"TRUSTED_PROXIES", "10.0.0.1/x"},
+		{"LOOKUP_RATE", "lots"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			_, err := Load(lookupFrom(map[string]string{tt.key: tt.value}))
+			if err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("error = %v, want one naming %s", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestLookupTokenNeverInErrors(t *testing.T) {
+	const secret = "not ok secret value"
+	_, err := Load(lookupFrom(map[string]string{"LOOKUP_TOKEN": secret}))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("error = %v, want one that does not quote the token", err)
+	}
+	_, err = Load(lookupFrom(map[string]string{"METRICS_TOKEN": "a", "METRICS_TOKEN_FILE": "/x"}))
+	if err == nil || !strings.Contains(err.Error(), "METRICS_TOKEN") {
+		t.Fatalf("error = %v, want METRICS_TOKEN and METRICS_TOKEN_FILE refused together", err)
+	}
+}

@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"recauda-bridge/metrics"
+	"recauda-bridge/models"
+	"recauda-bridge/recauda"
+)
+
+// The HTTP side of metrics: the middleware counting every answer, GET
+// /metrics, and what the lookup and webhook handlers observe. The series
+// themselves are defined in package metrics.
+
+// Webhook outcomes that are not stored events, for recauda_webhooks_total.
+const (
+	webhookInvalidSignature = "invalid_signature"
+	webhookRejected         = "rejected" // unreadable or too large
+	webhookDisabled         = "disabled" // EFIPAY_WEBHOOK_TOKEN unset
+	webhookError            = "error"    // could not be stored; Efipay retries
+)
+
+// initSeries creates the series of every known label value, so that a
+// dashboard sees 0 rather than nothing before the first event.
+func initSeries(m *metrics.Metrics) {
+	for _, d := range []recauda.Decision{recauda.DecisionSend, recauda.DecisionHeldBack, recauda.DecisionWithheld} {
+		m.AddLookupItems(string(d), 0)
+	}
+	for _, o := range []string{models.OutcomeApplied, models.OutcomeDuplicate, models.OutcomeUnmatched, models.OutcomeUnparseable,
+		models.OutcomeFlagged, models.OutcomeStale, webhookInvalidSignature, webhookRejected, webhookDisabled, webhookError} {
+		m.AddWebhooks(o, 0)
+	}
+}
+
+// observeRequests counts every answer by route template and status. It sits
+// outside accessLog, which hands errors to the error handler, so the status
+// is the one the client got.
+func observeRequests(m *metrics.Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil && !c.Response().Committed {
+				status = toAPIError(err).Status
+			}
+			m.ObserveRequest(c.Request().Method, c.Path(), status, time.Since(start))
+			return err
+		}
+	}
+}
+
+// observeLookup counts what a lookup did with each charge, and each rule
+// that held one back (once per charge).
+func observeLookup(m *metrics.Metrics, items []recauda.Item) {
+	counts := map[recauda.Decision]int{}
+	rules := map[string]int{}
+	for _, it := range items {
+		counts[it.Decision]++
+		if it.Decision != recauda.DecisionHeldBack {
+			continue
+		}
+		seen := make([]string, 0, len(it.Violations))
+		for _, v := range it.Violations {
+			if !slices.Contains(seen, v.Rule) {
+				seen = append(seen, v.Rule)
+				rules[v.Rule]++
+			}
+		}
+	}
+	for d, n := range counts {
+		m.AddLookupItems(string(d), n)
+	}
+	for r, n := range rules {
+		m.AddHeldBack(r, n)
+	}
+}
+
+// registerMetrics serves reg at GET /metrics, behind a bearer token when
+// token is set.
+func registerMetrics(e *echo.Echo, reg *prometheus.Registry, token string, log *slog.Logger) {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      reg,
+		Timeout:       10 * time.Second,
+	})
+	e.GET("/metrics", echo.WrapHandler(h), bearerToken(token, "recauda-bridge metrics", "METRICS_TOKEN"))
+}
+
+// bearerToken answers 401 unless Authorization is "Bearer <token>"; an empty
+// token lets everyone in. The comparison is of hashes, in constant time.
+func bearerToken(token, realm, variable string) echo.MiddlewareFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if token == "" {
+			return next
+		}
+		return func(c echo.Context) error {
+			scheme, cred, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+			got := sha256.Sum256([]byte(strings.TrimSpace(cred)))
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`"`)
+				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
+					Message: "missing or wrong credentials: send Authorization: Bearer <" + variable + ">"}
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,315 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+)
+
+// Protecting the lookup. Efipay documents no authentication for its call, so
+// the merchant gets what can be configured in Efipay's portal: a secret in the
+// URL or a header (LOOKUP_TOKEN), an allowlist of networks, and a rate limit
+// per client address. A route runs them in that order: allowlist (403), rate
+// limit (429), token (401), so that guessing the token is rate limited too.
+
+// LookupTokenHeader carries LOOKUP_TOKEN when it is not in the path.
+const LookupTokenHeader = "X-Lookup-Token"
+
+// maxRateClients bounds the rate limiter's memory: past it, a new client
+// takes the place of an arbitrary one (which starts afresh next time).
+const maxRateClients = 65536
+
+// Rate is at most Count requests per Per; the zero Rate is no limit.
+type Rate struct {
+	Count int
+	Per   time.Duration
+}
+
+// clientIP returns Echo's IPExtractor for the given trusted proxies. The
+// client is the direct peer unless the peer is a trusted proxy; then it is
+// the rightmost X-Forwarded-For address that is not a trusted proxy. A client
+// can write anything into X-Forwarded-For, but only to the left of what the
+// trusted proxies append, so reading from the right stops at the first
+// address no trusted proxy vouches for.
+func clientIP(trusted []netip.Prefix) echo.IPExtractor {
+	return func(r *http.Request) string {
+		peer := peerAddr(r.RemoteAddr)
+		if !peer.IsValid() {
+			return ""
+		}
+		if len(trusted) == 0 || !inAny(trusted, peer) {
+			return peer.String()
+		}
+		hops := strings.Split(strings.Join(r.Header.Values(echo.HeaderXForwardedFor), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop := strings.TrimSpace(hops[i])
+			if hop == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(hop, "["), "]"))
+			if err != nil {
+				// A trusted proxy wrote something unreadable: believe
+				// nothing further left.
+				return peer.String()
+			}
+			a = a.Unmap().WithZone("")
+			if !inAny(trusted, a) {
+				return a.String()
+			}
+			peer = a
+		}
+		// Every hop is a trusted proxy: the furthest one is all there is.
+		return peer.String()
+	}
+}
+
+// peerAddr is the address of the direct peer, "" port or not.
+func peerAddr(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
+}
+
+func inAny(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowFrom answers 403 to clients outside allowed; an empty list allows all.
+func allowFrom(allowed []netip.Prefix) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if len(allowed) == 0 {
+			return next
+		}
+		return func(c echo.Context) error {
+			a, err := netip.ParseAddr(c.RealIP())
+			if err != nil || !inAny(allowed, a.Unmap()) {
+				return &APIError{Status: http.StatusForbidden, Code: "forbidden",
+					Message: "this address may not call the lookup (LOOKUP_ALLOW_CIDRS)"}
+			}
+			return next(c)
+		}
+	}
+}
+
+// requireToken answers 401 unless the request carries token in the :token
+// path segment or, without one, in the X-Lookup-Token header. Both sides are
+// hashed first so that neither the comparison nor its length leaks the token.
+func requireToken(token string) echo.MiddlewareFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if token == "" {
+			return next
+		}
+		return func(c echo.Context) error {
+			given := c.Param("token")
+			if given == "" {
+				given = c.Request().Header.Get(LookupTokenHeader)
+			}
+			got := sha256.Sum256([]byte(given))
+			if given == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `LookupToken realm="recauda-bridge lookup"`)
+				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
+					Message: "missing or wrong lookup token: call /get-recaudas/<LOOKUP_TOKEN> or send the " + LookupTokenHeader + " header"}
+			}
+			return next(c)
+		}
+	}
+}
+
+// rateLimit answers 429 with Retry-After to a client over its rate; the zero
+// Rate is no limit. Every route given the returned middleware shares one
+// budget per client. (Echo applies route middleware at each request, so the
+// limiter is built here, once.)
+func rateLimit(r Rate, now func() time.Time) echo.MiddlewareFunc {
+	if r.Count <= 0 || r.Per <= 0 {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	l := newRateLimiter(r, now)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if wait := l.wait(c.RealIP()); wait > 0 {
+				secs := int(math.Ceil(wait.Seconds()))
+				return &APIError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+					Message: "too many lookups from this address; try again after " + strconv.Itoa(secs) + " s", RetryAfter: strconv.Itoa(secs)}
+			}
+			return next(c)
+		}
+	}
+}
+
+// rateLimiter is a token bucket per client key: Count tokens, refilled at
+// Count per Per. A bucket idle for Per is full again, the same as a new one,
+// so it is dropped; memory is bounded by maxRateClients.
+type rateLimiter struct {
+	limit     rate.Limit
+	burst     int
+	idle      time.Duration
+	now       func() time.Time
+	mu        sync.Mutex
+	clients   map[string]*rateClient
+	lastSweep time.Time
+}
+
+type rateClient struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newRateLimiter(r Rate, now func() time.Time) *rateLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &rateLimiter{
+		limit: rate.Limit(float64(r.Count) / r.Per.Seconds()), burst: r.Count, idle: r.Per,
+		now: now, clients: map[string]*rateClient{}, lastSweep: now(),
+	}
+}
+
+// wait takes a token for key and returns 0, or returns how long until one
+// is available (taking nothing).
+func (l *rateLimiter) wait(key string) time.Duration {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) >= max(l.idle, time.Minute) {
+		for k, c := range l.clients {
+			if now.Sub(c.seen) >= l.idle {
+				delete(l.clients, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	c, ok := l.clients[key]
+	if !ok {
+		if len(l.clients) >= maxRateClients {
+			for k := range l.clients {
+				delete(l.clients, k)
+				break
+			}
+		}
+		c = &rateClient{lim: rate.NewLimiter(l.limit, l.burst)}
+		l.clients[key] = c
+	}
+	c.seen = now
+	res := c.lim.ReserveN(now, 1)
+	if !res.OK() {
+		return l.idle
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d
+	}
+	return 0
+}
+
+// Content security policies: nothing at all for data answers; for the admin
+// pages, only what the bridge itself serves.
+const (
+	cspData = "default-src 'none'; frame-ancestors 'none'"
+	cspHTML = "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+// securityHeaders sets the security headers on every answer, errors
+// included, just before the status is written, when the content type is
+// known. A handler that sets its own Content-Security-Policy or
+// Cache-Control keeps it; otherwise answers are never stored by caches (they
+// carry people's debts).
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		res.Before(func() {
+			h := res.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+			if h.Get("Content-Security-Policy") == "" {
+				csp := cspData
+				if strings.HasPrefix(strings.ToLower(h.Get(echo.HeaderContentType)), echo.MIMETextHTML) {
+					csp = cspHTML
+				}
+				h.Set("Content-Security-Policy", csp)
+			}
+			if h.Get(echo.HeaderCacheControl) == "" {
+				h.Set(echo.HeaderCacheControl, "no-store")
+			}
+		})
+		return next(c)
+	}
+}
+
+// validRequestID accepts a client's X-Request-Id only when it is short and
+// plain, so that a request ID never carries data (or log noise) into logs;
+// otherwise a new one is generated.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanRequestID drops an incoming X-Request-Id that validRequestID refuses.
+func cleanRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !validRequestID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+// logPath is the request path as logged: the lookup token is never written
+// and runs of 5 or more digits (an ID number in a path where it does not
+// belong) are masked, keeping the last 3.
+func logPath(path, token string) string {
+	if token != "" {
+		path = strings.ReplaceAll(path, token, "[redacted]")
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); {
+		j := i
+		for j < len(path) && path[j] >= '0' && path[j] <= '9' {
+			j++
+		}
+		switch {
+		case j-i >= 5:
+			b.WriteString(strings.Repeat("*", j-i-3))
+			b.WriteString(path[j-3 : j])
+			i = j
+		case j > i:
+			b.WriteString(path[i:j])
+			i = j
+		default:
+			b.WriteByte(path[i])
+			i++
+		}
+	}
+	return b.String()
+}
