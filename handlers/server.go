@@ -32,8 +32,11 @@ type Deps struct {
 	BodyLimit string
 	// WebhookToken keys the HMAC of Efipay's webhooks; empty refuses them all.
 	WebhookToken []byte
-	// AdminToken guards /admin/api; empty turns the admin API off.
+	// AdminToken guards /admin/api and signs in to the dashboard at /admin;
+	// empty turns both off.
 	AdminToken string
+	// DashboardSessionTTL is how long a dashboard sign-in lasts; 0: 8 h.
+	DashboardSessionTTL time.Duration
 
 	// Protecting the lookup and metrics (protect.go, metrics.go).
 	// LookupToken, when set, must come as the path segment
@@ -117,6 +120,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.readiness)
 	registerAdmin(e, d)
+	registerDashboard(e, d)
 	registerOpenAPI(e)
 	registerMetrics(e, d.Metrics, d.MetricsToken, d.Logger)
 	return e

@@ -6,10 +6,14 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
+	"path"
 	"strings"
 	"time"
 
@@ -26,6 +30,10 @@ var colombia = time.FixedZone("America/Bogota", -5*60*60)
 // Pages renders the HTML pages. It is safe for concurrent use.
 type Pages struct {
 	receipt *template.Template
+	// dashboard holds one template set per dashboard page: the layout and
+	// the page's "content".
+	dashboard    map[string]*template.Template
+	dashboardCSS []byte
 }
 
 // New parses the embedded templates.
@@ -45,7 +53,11 @@ func New() (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: receipt template: %w", err)
 	}
-	return &Pages{receipt: receipt}, nil
+	p := &Pages{receipt: receipt}
+	if err := p.parseDashboard(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // ReceiptView is what the receipt page shows.
@@ -74,6 +86,62 @@ func (p *Pages) Receipt(w io.Writer, v ReceiptView) error {
 	}
 	_, err := b.WriteTo(w)
 	return err
+}
+
+// Dashboard page templates are templates/dashboard_<page>.html, each
+// defining "content"; templates/dashboard_layout.html defines "layout", the
+// page around it.
+const (
+	dashboardLayout  = "templates/dashboard_layout.html"
+	dashboardPattern = "templates/dashboard_*.html"
+)
+
+func (p *Pages) parseDashboard() error {
+	css, err := files.ReadFile("static/dashboard.css")
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	names, err := fs.Glob(files, dashboardPattern)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	p.dashboard, p.dashboardCSS = map[string]*template.Template{}, css
+	for _, name := range names {
+		if name == dashboardLayout {
+			continue
+		}
+		page := strings.TrimSuffix(strings.TrimPrefix(path.Base(name), "dashboard_"), ".html")
+		t, err := template.New(page).ParseFS(files, dashboardLayout, name)
+		if err != nil {
+			return fmt.Errorf("web: dashboard template %s: %w", page, err)
+		}
+		p.dashboard[page] = t
+	}
+	return nil
+}
+
+// Dashboard writes the operator dashboard's page (overview, charges, …;
+// the x of templates/dashboard_x.html) with data, inside the common layout.
+// Nothing is written if the template fails, so the caller can still answer
+// an error.
+func (p *Pages) Dashboard(w io.Writer, page string, data any) error {
+	t, ok := p.dashboard[page]
+	if !ok {
+		return fmt.Errorf("web: no dashboard page %q", page)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
+		return fmt.Errorf("web: dashboard %s: %w", page, err)
+	}
+	_, err := b.WriteTo(w)
+	return err
+}
+
+// DashboardCSS returns the dashboard's stylesheet and a short version of its
+// content, to put in its URL so that browsers may cache it for good.
+func (p *Pages) DashboardCSS() (css []byte, version string) {
+	sum := sha256.Sum256(p.dashboardCSS)
+	return p.dashboardCSS, hex.EncodeToString(sum[:6])
 }
 
 // Money writes an amount the Colombian way, with two decimals (more only if
