@@ -359,7 +359,7 @@ func TestFaultsSIGTERM(t *testing.T) {
 // mixed load (lookups with concurrent duplicates, webhooks, write-backs)
 // ended by SIGKILL, with every invariant checked after each restart and once
 // more after the write-backs drain. It takes about a minute: a write-back the
-// killed server had leased is delivered again only when its lease (45s)
+// killed server had leased is delivered again only when its lease (1 min)
 // runs out.
 func TestFaultsSIGKILLSoak(t *testing.T) {
 	if testing.Short() {

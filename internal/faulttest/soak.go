@@ -49,7 +49,7 @@ type SoakConfig struct {
 	Seed uint64
 	// DrainTimeout bounds the wait for the last write-backs (default 120s):
 	// a job leased by a killed server is delivered again only when its lease
-	// (45s at the worker's defaults) runs out.
+	// (1 min at the worker's defaults) runs out.
 	DrainTimeout time.Duration
 	// Out receives a line per round and the verdict; nil discards.
 	Out io.Writer
