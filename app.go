@@ -21,6 +21,7 @@ import (
 	"recauda-bridge/erp/file"
 	"recauda-bridge/erp/guard"
 	"recauda-bridge/erp/httpsource"
+	"recauda-bridge/erp/local"
 	"recauda-bridge/erp/odoo"
 	"recauda-bridge/erp/sqlsource"
 	"recauda-bridge/handlers"
@@ -98,7 +99,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 		return nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
 	}
 
-	src, closeSource, err := newSource(ctx, cfg, log, now, a.metrics)
+	src, closeSource, err := newSource(ctx, cfg, log, now, a.metrics, st)
 	if err != nil {
 		a.close()
 		return nil, &exitError{code: 1, err: fmt.Errorf("ERP_SOURCE=%s: %w", cfg.ERPSource, err)}
@@ -121,8 +122,9 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 // abilities: recauda.CanRecord asks its CanRecord, and its Check answers
 // erp.ErrUnsupported when the adapter has no health check. The closer,
 // when not nil, releases what the adapter holds (a connection pool, a file
-// watcher).
-func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer) (erp.Source, func() error, error) {
+// watcher). st is the tracking store, which the local source shares (its
+// ledger lives there); nil makes local open its own.
+func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer, st *store.Store) (erp.Source, func() error, error) {
 	var (
 		src    erp.Source
 		closer func() error
@@ -172,6 +174,21 @@ func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 			return nil, nil, err
 		}
 		src = s
+	case "local":
+		if st == nil {
+			// check-source has no store of its own: open the ledger's.
+			own, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log,
+				MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime})
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := own.CheckSchema(ctx); err != nil {
+				own.Close()
+				return nil, nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+			}
+			st, closer = own, own.Close
+		}
+		src = local.New(st)
 	default:
 		return nil, nil, fmt.Errorf("source %q is not available in this build", cfg.ERPSource)
 	}

@@ -54,7 +54,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 		cfg.ERPSource, cfg.ERPTimeout, cacheText(cfg.ERPCacheTTL), cfg.ERPBreakerFailures)
 
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
-	src, closeSource, err := newSource(ctx, cfg, log, time.Now, prometheus.NewRegistry())
+	src, closeSource, err := newSource(ctx, cfg, log, time.Now, prometheus.NewRegistry(), nil)
 	if err != nil {
 		return fail("source "+cfg.ERPSource+" cannot be built", err)
 	}
@@ -169,6 +169,8 @@ func builtText(source string) string {
 		return "the file was read"
 	case "demo":
 		return "built-in data"
+	case "local":
+		return "the database answers at the schema version this binary expects"
 	default:
 		return "the settings are valid"
 	}

@@ -45,6 +45,9 @@ Usage:
   recauda-bridge check-source [ID_NUMBER]
                                     test the configured ERP source: connection, query or mapping,
                                     and a sample lookup; exit 0 when it answers
+  recauda-bridge import [--skip-invalid] FILE
+                                    import a .csv or .json file of charges into the bridge's own
+                                    ledger (ERP_SOURCE=local); all or nothing unless --skip-invalid
   recauda-bridge version            print the version
   recauda-bridge help               print this help
 
@@ -110,6 +113,13 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 			id = rest[0]
 		}
 		return checkSource(ctx, env, id, stdout, stderr)
+	case "import":
+		o, err := parseImportArgs(rest)
+		if err != nil {
+			return usageError(stderr, "%v\n\n%s", err, importUsage)
+		}
+		o.progress = terminal(stderr)
+		return importLedger(ctx, env, o, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "recauda-bridge", version())
 		return nil

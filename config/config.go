@@ -98,7 +98,7 @@ const (
 )
 
 // Sources are the ERP_SOURCE names the binary knows.
-var Sources = []string{"demo", "file", "sql", "http", "exec", "odoo"}
+var Sources = []string{"demo", "file", "sql", "http", "exec", "odoo", "local"}
 
 // Lookup returns the value of an environment variable and whether it is set.
 type Lookup func(key string) (string, bool)

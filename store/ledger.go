@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,44 +94,62 @@ var errLedgerRefused = errors.New("store: ledger import refused")
 // LedgerHash is the SHA-256 of a charge's content: every field the ERP
 // source serves, none of its state (status, payments). Equal content gives
 // an equal hash whatever the formatting of amounts ("1000.50" = "1000.5").
+// Each field is written length-prefixed, so no two contents collide by
+// shifting text from one field to the next. An import hashes every row, so
+// this avoids reflection.
 func LedgerHash(c erp.Charge) string {
-	type hashed struct {
-		Ref, ID, Payer, Description, Amount, Currency string
-		Taxes                                         []int64
-		LimitDate                                     string
-		AdvanceType, AdvanceValue                     string
-		References                                    []string
-		Picture                                       string
-		HasComments                                   bool
-		CommentsLabel                                 string
-		DiscountType, DiscountValue, DiscountBeforeOn string
-		DeliveryType, DeliveryValue                   string
-		RequestAddress                                *bool
-		Metadata                                      json.RawMessage
+	h := sha256.New()
+	buf := make([]byte, 0, 64)
+	str := func(s string) {
+		buf = strconv.AppendInt(buf[:0], int64(len(s)), 10)
+		buf = append(buf, ':')
+		h.Write(buf)
+		io.WriteString(h, s)
 	}
-	h := hashed{
-		Ref: c.RefPayment, ID: c.IDNumber, Payer: c.PayerName, Description: c.Description,
-		Amount: c.Amount.String(), Currency: c.Currency, Taxes: c.SelectedTaxes, LimitDate: c.LimitDate,
-		References: c.References, Picture: c.Picture, HasComments: c.HasComments, CommentsLabel: c.CommentsLabel,
-		RequestAddress: c.RequestAddressDelivery, Metadata: c.Metadata,
+	present := func(ok bool) bool {
+		if ok {
+			str("1")
+		} else {
+			str("0")
+		}
+		return ok
 	}
-	if a := c.Advance; a != nil {
-		h.AdvanceType, h.AdvanceValue = a.Type, a.Value.String()
+	str(c.RefPayment)
+	str(c.IDNumber)
+	str(c.PayerName)
+	str(c.Description)
+	str(c.Amount.String())
+	str(c.Currency)
+	str(strconv.Itoa(len(c.SelectedTaxes)))
+	for _, t := range c.SelectedTaxes {
+		str(strconv.FormatInt(t, 10))
 	}
-	if d := c.Discount; d != nil {
-		h.DiscountType, h.DiscountValue, h.DiscountBeforeOn = d.Type, d.Value.String(), d.BeforeOn
+	str(c.LimitDate)
+	if present(c.Advance != nil) {
+		str(c.Advance.Type)
+		str(c.Advance.Value.String())
 	}
-	if d := c.Delivery; d != nil {
-		h.DeliveryType, h.DeliveryValue = d.Type, d.Value.String()
+	str(strconv.Itoa(len(c.References)))
+	for _, r := range c.References {
+		str(r)
 	}
-	b, err := json.Marshal(h)
-	if err != nil { // only invalid metadata gets here; hash what can be hashed
-		h.Metadata = nil
-		b, _ = json.Marshal(h)
-		b = append(b, c.Metadata...)
+	str(c.Picture)
+	present(c.HasComments)
+	str(c.CommentsLabel)
+	if present(c.Discount != nil) {
+		str(c.Discount.Type)
+		str(c.Discount.Value.String())
+		str(c.Discount.BeforeOn)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	if present(c.Delivery != nil) {
+		str(c.Delivery.Type)
+		str(c.Delivery.Value.String())
+	}
+	if present(c.RequestAddressDelivery != nil) {
+		present(*c.RequestAddressDelivery)
+	}
+	str(string(c.Metadata))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ledgerContentColumns are the columns of a charge's content, in the order
@@ -272,7 +292,7 @@ func insertLedger(tx *gorm.DB, charges []erp.Charge, now time.Time, upsert bool)
 // c: that is the caller's job.
 func (s *Store) CreateLedgerCharge(ctx context.Context, c erp.Charge) (LedgerCharge, error) {
 	now := s.now()
-	if err := insertLedger(s.write.WithContext(ctx), []erp.Charge{c}, now, false); err != nil {
+	if err := s.writeTx(ctx, func(tx *gorm.DB) error { return insertLedger(tx, []erp.Charge{c}, now, false) }); err != nil {
 		return LedgerCharge{}, translate("store: create ledger charge", err)
 	}
 	return LedgerCharge{Charge: c, Status: models.LedgerOpen, PaidAmount: decimal.Zero, CreatedAt: now, UpdatedAt: now}, nil
@@ -322,7 +342,7 @@ func (s *Store) UpdateLedgerCharge(ctx context.Context, ref string, change func(
 		out       LedgerCharge
 		changeErr error
 	)
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		r, err := s.lockLedger(tx, ref)
 		if err != nil {
 			return err
@@ -378,7 +398,7 @@ func (s *Store) CancelLedgerCharge(ctx context.Context, ref string) (LedgerCharg
 	const op = "store: cancel ledger charge"
 	now := s.now()
 	var out LedgerCharge
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		r, err := s.lockLedger(tx, ref)
 		if err != nil {
 			return err
@@ -495,9 +515,8 @@ func (s *Store) UpsertLedger(ctx context.Context, charges []erp.Charge, opts Led
 		return nil
 	}
 
-	db := s.write.WithContext(ctx)
 	if opts.Atomic {
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := s.writeTx(ctx, func(tx *gorm.DB) error {
 			for start := 0; start < len(charges); start += chunk {
 				if err := batch(tx, start); err != nil {
 					return err
@@ -518,7 +537,7 @@ func (s *Store) UpsertLedger(ctx context.Context, charges []erp.Charge, opts Led
 		return res, nil
 	}
 	for start := 0; start < len(charges); start += chunk {
-		if err := db.Transaction(func(tx *gorm.DB) error { return batch(tx, start) }); err != nil {
+		if err := s.writeTx(ctx, func(tx *gorm.DB) error { return batch(tx, start) }); err != nil {
 			return res, translate(op, err)
 		}
 	}
@@ -577,7 +596,7 @@ func (s *Store) LedgerPending(ctx context.Context, idNumber string) ([]erp.Charg
 func (s *Store) LedgerRecordPayment(ctx context.Context, p erp.Payment) (found bool, err error) {
 	const op = "store: record ledger payment"
 	now := s.now()
-	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.writeTx(ctx, func(tx *gorm.DB) error {
 		r, err := s.lockLedger(tx, p.RefPayment)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil

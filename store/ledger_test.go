@@ -2,17 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to create a test schema
 	"github.com/shopspring/decimal"
 
 	"recauda-bridge/erp"
@@ -33,64 +27,13 @@ func ledgerCharge(ref, id string) erp.Charge {
 	}
 }
 
-// ledgerStores runs f on SQLite and, when RECAUDA_TEST_POSTGRES_DSN is set
-// (always in CI), on PostgreSQL, whose dialect has its own migration step.
+// ledgerStores runs f on every dialect (eachDialect), with a fresh migrated
+// database and a settable clock.
 func ledgerStores(t *testing.T, f func(t *testing.T, s *Store, clk *clock)) {
-	t.Run("sqlite", func(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
 		clk := newClock(time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC))
-		f(t, openTest(t, clk), clk)
+		f(t, db.open(t, clk), clk)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		clk := newClock(time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC))
-		f(t, openPostgresTest(t, clk), clk)
-	})
-}
-
-// openPostgresTest migrates a fresh schema of the test database of
-// RECAUDA_TEST_POSTGRES_DSN and drops it at the end. Outside CI, without the
-// variable, the test skips: it needs a real PostgreSQL.
-func openPostgresTest(t *testing.T, clk *clock) *Store {
-	t.Helper()
-	base := os.Getenv("RECAUDA_TEST_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("CI") == "" {
-			t.Skip("RECAUDA_TEST_POSTGRES_DSN is not set: this test needs a real PostgreSQL; run `eval \"$(bash scripts/test-services.sh)\"` to start one (in CI it is required)")
-		}
-		t.Fatal("RECAUDA_TEST_POSTGRES_DSN is not set but CI is: the database tests must run in CI")
-	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "recauda_t" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := Open(ctx, Postgres, u.String(), Options{Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
 }
 
 func TestLedgerCreateReadListCancel(t *testing.T) {
