@@ -382,6 +382,7 @@ type progressBar struct {
 	label string
 	total int
 	done  int
+	shown int // done when last drawn
 	drawn time.Time
 }
 
@@ -399,7 +400,7 @@ func (p *progressBar) set(done int) {
 	}
 	p.done = done
 	if now := time.Now(); now.Sub(p.drawn) >= 100*time.Millisecond || done == p.total {
-		p.drawn = now
+		p.drawn, p.shown = now, done
 		const width = 30
 		filled := width * done / p.total
 		bar := strings.Repeat("=", filled)
@@ -414,8 +415,10 @@ func (p *progressBar) finish() {
 	if p == nil {
 		return
 	}
-	p.drawn = time.Time{}
-	p.set(p.done)
+	if p.shown != p.done {
+		p.drawn = time.Time{}
+		p.set(p.done)
+	}
 	fmt.Fprintln(p.w)
 }
 

@@ -370,3 +370,22 @@ func TestLocalLedgerFullLoop(t *testing.T) {
 		t.Fatalf("pending after payment: %+v %v, want LOOP-2 only", pending, err)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	bar := newProgressBar(&buf, "importing", 1000)
+	for done := 500; done <= 1000; done += 500 {
+		bar.set(done)
+	}
+	bar.finish()
+	if got, want := buf.String(), "\rimporting  50% [===============>              ] 500/1000"+
+		"\rimporting 100% [==============================] 1000/1000\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if terminal(&buf) != nil {
+		t.Error("a buffer is taken for a terminal")
+	}
+	var none *progressBar // off a terminal: draws nothing, never fails
+	none.set(1)
+	none.finish()
+}
