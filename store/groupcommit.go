@@ -152,8 +152,16 @@ func (c *committer) close() {
 		// database/sql finalizes only the statements prepared on the pool,
 		// not those prepared on a pinned *sql.Conn: close gorm's cache
 		// first, or SQLite keeps the connection open as a zombie and never
-		// checkpoints and removes the WAL on Close.
+		// checkpoints and removes the WAL on Close. Each statement is closed
+		// here, synchronously: the cache's own Close closes them in
+		// goroutines, which may run after the connection is gone, and a
+		// statement closed then is never finalized.
 		if ps, ok := c.db.ConnPool.(*gorm.PreparedStmtDB); ok {
+			for _, key := range ps.Stmts.Keys() {
+				if st, ok := ps.Stmts.Get(key); ok {
+					st.Close()
+				}
+			}
 			ps.Close()
 		}
 		c.conn.Close()
