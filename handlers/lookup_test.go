@@ -259,6 +259,7 @@ func TestLookupERPUnavailable(t *testing.T) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}},
+		{"panics", func(context.Context, string) ([]erp.Charge, error) { panic("adapter bug") }},
 		{"ignores its context", func(context.Context, string) ([]erp.Charge, error) {
 			time.Sleep(2 * time.Second)
 			return []erp.Charge{charge("LATE", "12345678")}, nil

@@ -232,6 +232,11 @@ func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Ch
 	}
 	done := make(chan answer, 1)
 	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- answer{nil, fmt.Errorf("erp source panicked: %v", r)}
+			}
+		}()
 		c, err := s.source.PendingCharges(ctx, idNumber)
 		done <- answer{c, err}
 	}()

@@ -249,8 +249,15 @@ func (s *Source) fetch(ctx context.Context, idNumber string) ([]erp.Charge, erro
 	}
 
 	var start time.Time
-	charges, err := s.breaker.Execute(func() ([]erp.Charge, error) {
+	charges, err := s.breaker.Execute(func() (out []erp.Charge, err error) {
 		start = time.Now()
+		// A panicking adapter is a failing ERP, not a reason to stop the
+		// server: singleflight would re-raise it where nothing can recover.
+		defer func() {
+			if r := recover(); r != nil {
+				out, err = nil, fmt.Errorf("erp source %s panicked: %v: %w", s.name, r, erp.ErrUnavailable)
+			}
+		}()
 		return s.src.PendingCharges(callCtx, idNumber)
 	})
 	if !start.IsZero() {
