@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"recauda-bridge/erp"
 	"recauda-bridge/models"
@@ -57,19 +59,24 @@ var (
 	commaDecimal = regexp.MustCompile(`^[+-]?[0-9]+,[0-9]+$`)
 )
 
-// parseCSV reads one charge per row. Only a problem with the whole (no
+// parseCSV indexes one charge per row. Only a problem with the whole (no
 // header, a required column missing, a repeated column) is an error; a row
-// whose field cannot be read becomes a Charge with Defects; a row with the
-// wrong number of fields, unreadable quoting, or no id_number or
+// whose field cannot be read becomes a Charge with Defects at lookup; a row
+// with the wrong number of fields, unreadable quoting, or no id_number or
 // ref_payment is skipped.
+//
+// Only id_number and ref_payment are read here; each row's span in the file
+// is kept, and a lookup reads the customer's rows from their spans with the
+// same csv.Reader settings, so it sees the very fields this pass saw.
 func parseCSV(data []byte) (*dataset, error) {
 	data = bytes.TrimPrefix(data, bom)
 	sep, data, hinted := separator(data)
+	if uint64(len(data)) > maxSize {
+		return nil, fmt.Errorf("%d bytes: larger than the %d a file may have", len(data), maxSize)
+	}
 
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = sep
-	r.FieldsPerRecord = -1 // checked below, so that a bad row is skipped, not fatal
-	r.ReuseRecord = false
+	r := newCSVReader(bytes.NewReader(data), sep)
+	r.ReuseRecord = true
 	lineOffset := 0
 	if hinted {
 		lineOffset = 1
@@ -86,11 +93,11 @@ func parseCSV(data []byte) (*dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	format := &csvFormat{cols: cols, sep: sep, fields: len(header)}
 
-	var (
-		records []record
-		skipped []string
-	)
+	// Each record takes a line at least: their number is at most this.
+	ix := newIndexer(data, "line", bytes.Count(data, []byte{'\n'})+1, (*dataset).csvKeys)
+	ix.d.csv = format
 	for {
 		before := r.InputOffset()
 		row, err := r.Read()
@@ -102,30 +109,103 @@ func parseCSV(data []byte) (*dataset, error) {
 			if !errors.As(err, &pe) {
 				return nil, err
 			}
-			skipped = append(skipped, fmt.Sprintf("line %d skipped: %v", pe.StartLine+lineOffset, pe.Err))
+			ix.skip(fmt.Sprintf("line %d skipped: %v", pe.StartLine+lineOffset, pe.Err))
 			if r.InputOffset() == before {
 				break // no progress: nothing more can be read
 			}
 			continue
 		}
-		line, _ := r.FieldPos(0)
-		where := fmt.Sprintf("line %d", line+lineOffset)
+		n, _ := r.FieldPos(0)
+		line := n + lineOffset
 		if blank(row) {
 			continue // spreadsheets export empty rows as ";;;;"
 		}
-		if len(row) != len(header) {
-			skipped = append(skipped, fmt.Sprintf("%s skipped: %d fields, the header has %d", where, len(row), len(header)))
+		if len(row) != format.fields {
+			ix.skip(fmt.Sprintf("line %d skipped: %d fields, the header has %d", line, len(row), format.fields))
 			continue
 		}
-		c, err := cols.charge(row, where, sep == ';')
+		id, ref, err := cols.keys(row)
 		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s skipped: %v", where, err))
+			ix.skip(fmt.Sprintf("line %d skipped: %v", line, err))
 			continue
 		}
-		records = append(records, record{charge: c, where: where})
+		ix.add(id, ref, span{start: uint32(before), end: uint32(r.InputOffset()), where: uint32(line)})
 	}
-	return newDataset(records, skipped), nil
+	return ix.finish(), nil
 }
+
+// csvFormat is what a lookup needs to read a CSV file's rows again.
+type csvFormat struct {
+	cols   columns
+	sep    rune
+	fields int // in the header, and so in every indexed row
+}
+
+// newCSVReader reads records the way the file source does, whether the
+// whole file at load or some of its rows at lookup.
+func newCSVReader(rd io.Reader, sep rune) *csv.Reader {
+	r := csv.NewReader(rd)
+	r.Comma = sep
+	r.FieldsPerRecord = -1 // checked by the caller, so that a bad row is skipped, not fatal
+	return r
+}
+
+// charges reads the rows at spans, appending them to out.
+//
+// Each span starts where the load's reader stood before reading the row (at
+// the start of a line) and ends after the row's last newline, or at the end
+// of the file; spans are in file order. Their concatenation therefore holds
+// the same rows, each with the same fields.
+func (f *csvFormat) charges(d *dataset, spans []span, out []erp.Charge) []erp.Charge {
+	size := 0
+	for _, sp := range spans {
+		size += int(sp.end - sp.start)
+	}
+	text := make([]byte, 0, size)
+	for _, sp := range spans {
+		text = append(text, d.data[sp.start:sp.end]...)
+	}
+	br := bufReaders.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(text))
+	defer func() {
+		br.Reset(nil)
+		bufReaders.Put(br)
+	}()
+	r := newCSVReader(br, f.sep)
+	r.ReuseRecord = true
+	for _, sp := range spans {
+		row, err := r.Read()
+		if err != nil || len(row) != f.fields {
+			continue // cannot happen: the load read the same bytes
+		}
+		c, err := f.cols.charge(row, d.where(sp), f.sep == ';')
+		if err != nil {
+			continue // cannot happen either
+		}
+		out = append(out, d.withDup(c, sp))
+	}
+	return out
+}
+
+// csvKeys reads the id_number and ref_payment of the row at sp.
+func (d *dataset) csvKeys(sp span) (id, ref string, err error) {
+	br := bufReaders.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(d.data[sp.start:sp.end]))
+	row, err := newCSVReader(br, d.csv.sep).Read()
+	br.Reset(nil)
+	bufReaders.Put(br)
+	if err != nil {
+		return "", "", err
+	}
+	if len(row) != d.csv.fields {
+		return "", "", fmt.Errorf("%d fields, the header has %d", len(row), d.csv.fields)
+	}
+	return d.csv.cols.keys(row)
+}
+
+// bufReaders holds the buffers of lookups' CSV readers: csv.NewReader uses a
+// *bufio.Reader of its default size as it is, instead of allocating one.
+var bufReaders = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // separator picks ',' or ';'. Excel's "sep=;" first line says it outright
 // (and is removed); otherwise the header line decides: ';' when it has more
@@ -197,6 +277,25 @@ func readHeader(header []string) (columns, error) {
 	return cols, nil
 }
 
+// keys reads a row's id_number and ref_payment, trimmed. It fails when
+// either is empty, as charge does.
+func (cols columns) keys(row []string) (id, ref string, err error) {
+	get := func(col string) string {
+		if i := cols.idx[col]; i >= 0 {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	id, ref = get(colID), get(colRef)
+	if id == "" {
+		return "", "", errors.New("id_number is empty")
+	}
+	if ref == "" {
+		return "", "", errors.New("ref_payment is empty")
+	}
+	return id, ref, nil
+}
+
 // charge reads one row. It fails only when the row has no id_number or
 // ref_payment; any other unreadable field becomes a Defect.
 func (cols columns) charge(row []string, where string, decimalComma bool) (erp.Charge, error) {
@@ -206,12 +305,9 @@ func (cols columns) charge(row []string, where string, decimalComma bool) (erp.C
 		}
 		return ""
 	}
-	id, ref := get(colID), get(colRef)
-	if id == "" {
-		return erp.Charge{}, errors.New("id_number is empty")
-	}
-	if ref == "" {
-		return erp.Charge{}, errors.New("ref_payment is empty")
+	id, ref, err := cols.keys(row)
+	if err != nil {
+		return erp.Charge{}, err
 	}
 
 	var defects []erp.Defect

@@ -5,54 +5,265 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"recauda-bridge/erp"
 	"recauda-bridge/models"
 )
 
-// parseJSON reads a file in Efipay's own shape, {"payments":[...]}. Only a
+// parseJSON indexes a file in Efipay's own shape, {"payments":[...]}. Only a
 // problem with the whole (not JSON, no payments array) is an error; a broken
-// item becomes a Charge with Defects, or is skipped when it has no readable
-// id_number or ref_payment.
+// item becomes a Charge with Defects at lookup, or is skipped when it has no
+// readable id_number or ref_payment.
+//
+// The payments are walked with a json.Decoder, which checks the file and
+// gives each item's span in it without copying the item; itemKeys reads an
+// item's id_number and ref_payment from its span here, decodeItem all of it
+// at lookup.
 func parseJSON(data []byte) (*dataset, error) {
 	data = bytes.TrimPrefix(data, bom)
-	var top struct {
-		Payments *[]json.RawMessage `json:"payments"`
+	if uint64(len(data)) > maxSize {
+		return nil, fmt.Errorf("%d bytes: larger than the %d a file may have", len(data), maxSize)
 	}
-	if err := json.Unmarshal(data, &top); err != nil {
+	items, err := paymentSpans(data)
+	if err != nil {
+		// The walk is as strict as json.Unmarshal into the struct below;
+		// that call gives the same error text as ever.
+		var top struct {
+			Payments *[]json.RawMessage `json:"payments"`
+		}
+		if uerr := json.Unmarshal(data, &top); uerr != nil {
+			return nil, fmt.Errorf(`not a JSON object {"payments":[...]}: %w`, uerr)
+		}
+		if top.Payments == nil {
+			return nil, errors.New(`no "payments" array at the top level`)
+		}
 		return nil, fmt.Errorf(`not a JSON object {"payments":[...]}: %w`, err)
 	}
-	if top.Payments == nil {
-		return nil, errors.New(`no "payments" array at the top level`)
-	}
-	var (
-		records []record
-		skipped []string
-	)
-	for i, raw := range *top.Payments {
-		where := fmt.Sprintf("item %d", i+1)
-		c, err := decodeItem(raw, where)
+	ix := newIndexer(data, "item", len(items), func(d *dataset, sp span) (string, string, error) {
+		return itemKeys(d.data[sp.start:sp.end])
+	})
+	for _, sp := range items {
+		id, ref, err := itemKeys(data[sp.start:sp.end])
 		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s skipped: %v", where, err))
+			ix.skip(fmt.Sprintf("item %d skipped: %v", sp.where, err))
 			continue
 		}
-		records = append(records, record{charge: c, where: where})
+		ix.add(id, ref, sp)
 	}
-	return newDataset(records, skipped), nil
+	return ix.finish(), nil
+}
+
+// errNoPayments is paymentSpans' answer for a valid JSON document without a
+// top-level "payments" array.
+var errNoPayments = errors.New(`no "payments" array at the top level`)
+
+// paymentSpans returns the span of each item of the top-level "payments"
+// array, numbered from 1. It accepts what json.Unmarshal accepts into
+// struct{ Payments *[]json.RawMessage `json:"payments"` } with a non-nil
+// Payments: the key in any case (the last one wins), other keys with any
+// value, nothing but white space after the object.
+func paymentSpans(data []byte) ([]span, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, errNoPayments
+	}
+	var (
+		items []span
+		found bool
+		skip  skipValue
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		if !strings.EqualFold(key, "payments") {
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if tok, err = dec.Token(); err != nil {
+			return nil, err
+		}
+		switch tok {
+		case nil:
+			items, found = nil, false
+			continue
+		case json.Delim('['):
+		default:
+			return nil, errNoPayments
+		}
+		items, found = items[:0], true
+		for n := uint32(1); dec.More(); n++ {
+			start := dec.InputOffset()
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+			end := dec.InputOffset()
+			// start is at the comma before the item, or at white space.
+			for start < end && (data[start] == ',' || isSpace(data[start])) {
+				start++
+			}
+			items = append(items, span{start: uint32(start), end: uint32(end), where: n})
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("data after the top-level object")
+		}
+		return nil, err
+	}
+	if !found {
+		return nil, errNoPayments
+	}
+	return items, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// skipValue takes any JSON value and keeps nothing of it.
+type skipValue struct{}
+
+func (skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// itemKeys reads an item's id_number and ref_payment and fails as
+// decodeItem does when the item cannot be tied to a customer and a
+// ref_payment. raw must be valid JSON, as the items of a walked file are.
+// Unlike decodeItem it decodes nothing else, and so leaves next to no
+// garbage: a load reads every item with it.
+func itemKeys(raw []byte) (id, ref string, err error) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return "", "", fmt.Errorf("not a JSON object")
+	}
+	ri := member(raw, "recauda_information")
+	if len(ri) == 0 || ri[0] != '{' {
+		return "", "", fmt.Errorf("recauda_information is missing or not an object")
+	}
+	if id, err = readKey(member(ri, "id_number")); err != nil {
+		return "", "", fmt.Errorf("id_number %v", err)
+	}
+	if ref, err = readKey(member(ri, "ref_payment")); err != nil {
+		return "", "", fmt.Errorf("ref_payment %v", err)
+	}
+	return id, ref, nil
+}
+
+// member returns the value of the member named key of obj, a valid JSON
+// object: the last one, as json.Unmarshal into a map keeps; nil when there
+// is none.
+func member(obj []byte, key string) []byte {
+	var found []byte
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		end := endOfString(obj, i)
+		name := obj[i:end]
+		i = skipSpace(obj, end) // at ':'
+		i = skipSpace(obj, i+1)
+		next := endOfValue(obj, i)
+		if nameIs(name, key) {
+			found = obj[i:next]
+		}
+		i = skipSpace(obj, next)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return found
+}
+
+// nameIs reports whether the JSON string quoted, decoded, is key.
+func nameIs(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return len(quoted) == len(key)+2 && string(quoted[1:len(quoted)-1]) == key
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == key
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// endOfString returns the end of the JSON string that starts at b[i].
+func endOfString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// endOfValue returns the end of the valid JSON value that starts at b[i].
+func endOfValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return endOfString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = endOfString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// itemObject reads an item and its recauda_information as objects.
+func itemObject(raw json.RawMessage) (item, ri map[string]json.RawMessage, err error) {
+	if err := json.Unmarshal(raw, &item); err != nil || item == nil {
+		return nil, nil, fmt.Errorf("not a JSON object")
+	}
+	if err := json.Unmarshal(item["recauda_information"], &ri); err != nil || ri == nil {
+		return nil, nil, fmt.Errorf("recauda_information is missing or not an object")
+	}
+	return item, ri, nil
 }
 
 // decodeItem reads one payments[] item field by field, so that one bad field
 // is reported as a Defect while the rest is still read. It fails only when
 // the item cannot be tied to a customer and a ref_payment.
 func decodeItem(raw json.RawMessage, where string) (erp.Charge, error) {
-	var item map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &item); err != nil || item == nil {
-		return erp.Charge{}, fmt.Errorf("not a JSON object")
-	}
-	var riRaw map[string]json.RawMessage
-	if err := json.Unmarshal(item["recauda_information"], &riRaw); err != nil || riRaw == nil {
-		return erp.Charge{}, fmt.Errorf("recauda_information is missing or not an object")
+	item, riRaw, err := itemObject(raw)
+	if err != nil {
+		return erp.Charge{}, err
 	}
 	id, err := readKey(riRaw["id_number"])
 	if err != nil {

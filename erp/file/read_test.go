@@ -1,8 +1,12 @@
 package file
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -99,8 +103,8 @@ func TestParseJSON(t *testing.T) {
 		c2.RequestAddressDelivery == nil || !*c2.RequestAddressDelivery || !slices.Equal(c2.SelectedTaxes, []int64{1}) {
 		t.Errorf("FAC-2001: got %+v, want paid delivery 12000, comments, address, taxes [1]", c2)
 	}
-	for _, list := range d.byID {
-		for _, c := range list {
+	for id := range d.byID {
+		for _, c := range d.lookup(id) {
 			if len(c.Defects) > 0 {
 				t.Errorf("%s: got defects %v, want none", c.RefPayment, c.Defects)
 			}
@@ -396,12 +400,20 @@ func FuzzReadCSV(f *testing.F) {
 	}
 	f.Add([]byte("sep=;\nref_payment;id_number;payer_name;description;amount;currency_type\n\"a;1;b;c;1;COP"))
 	f.Add([]byte(""))
+	const h = "ref_payment,id_number,payer_name,description,amount,currency_type,metadata,sede\r\n"
+	f.Add([]byte(h + "A,1,\"P\r\nQ\",D,1.5,COP,\"{\"\"a\"\":1}\",x\r\n\r\nB,1,\"P\" x,D,1,COP,,\r\nA,2,P,D,1,COP,,\r\nC,1,P,D,2,COP,,y\r"))
+	f.Add([]byte(h + "A,1,P,D,1,COP,,\n,,,,,,,\nB,1,\"P,D,1,COP,,\nC,1,P,D,1,COP,,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := parseCSV(data)
+		rows, skips, rerr := ReadCSV(data)
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("parseCSV: %v; ReadCSV: %v", err, rerr)
+		}
 		if err != nil {
 			return
 		}
 		checkDataset(t, d)
+		checkAgainstRead(t, d, rows, skips)
 	})
 }
 
@@ -411,20 +423,167 @@ func FuzzReadJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"payments":[{"recauda_information":{"id_number":1,"ref_payment":"r","amount":null,"advance":[]},"advanced_options":{"discount":{"value":"x"}}}]}`))
 	f.Add([]byte(`{"payments":[]}`))
+	f.Add([]byte(`{"Payments":[1, {"recauda_information":{"id_number":"1","ref_payment":"r"}} ,{"recauda_information":{"id_number":1,"ref_payment":"r"}}],"x":{"payments":null}}`))
+	f.Add([]byte(`{"payments":[{"recauda_information":{"id_number":"1","ref_payment":"a"}}],"payments":[{"recauda_information":{"id_number":"2","ref_payment":"b"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := parseJSON(data)
+		rows, skips, rerr := ReadJSON(data)
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("parseJSON: %v; ReadJSON: %v", err, rerr)
+		}
 		if err != nil {
 			return
 		}
 		checkDataset(t, d)
+		checkAgainstRead(t, d, rows, skips)
 	})
+}
+
+// itemSamples are payments items that are valid JSON but tricky to read
+// without decoding them.
+var itemSamples = []string{
+	`{"recauda_information":{"id_number":"1","ref_payment":"r"}}`,
+	` { "recauda_information" : { "id_number" : 12 , "ref_payment" : " r " } } `,
+	`{"recauda_information":{"id_number":"1","ref_payment":"r"},"recauda_information":{"id_number":"2","ref_payment":"s"}}`,
+	`{"recauda_information":{"id_number":"1","ref_payment":"r"},"recauda_information":null}`,
+	`{"recauda_information":{"id_number":"1","id_number":"3","ref_payment":"r"}}`,
+	`{"recauda\u005finformation":{"id\u005fnumber":"\u0031","ref_payment":"\"}{"}}`,
+	`{"x":{"recauda_information":{"id_number":"1","ref_payment":"r"}},"recauda_information":{"a":["}",{"id_number":"9"}],"ref_payment":"r"}}`,
+	`{"x":"\\","recauda_information":{"id_number":"1","ref_payment":"r"}}`,
+	`{"Recauda_Information":{"id_number":"1","ref_payment":"r"}}`,
+	`{"recauda_information":{"ID_NUMBER":"1","ref_payment":"r"}}`,
+	`{"recauda_information":{"id_number":1.5,"ref_payment":"r"}}`,
+	`{"recauda_information":{"id_number":-1,"ref_payment":"r"}}`,
+	`{"recauda_information":{"id_number":"1","ref_payment":true}}`,
+	`{"recauda_information":{"id_number":"1","ref_payment":null}}`,
+	`{"recauda_information":{"id_number":"  ","ref_payment":"r"}}`,
+	`{"recauda_information":{"id_number":"1"}}`,
+	`{"recauda_information":[]}`,
+	`{"recauda_information":"x"}`,
+	`{"recauda_information":{}}`,
+	`{}`,
+	`null`,
+	`[{"recauda_information":{"id_number":"1","ref_payment":"r"}}]`,
+	`"x"`,
+	`7`,
+	`{"recauda_information":{"id_number":"1","ref_payment":"r","metadata":{"k":"}\"]"}}}`,
+	`" \u00e9 1 "`,
+	`"\t1"`,
+	"\" \u00a01 \u2003\"",
+	"\"caf\xc3\xa9\"",
+	"\"caf\xe9\"",
+	"{\"recauda_information\":{\"id_number\":\"\xff1\",\"ref_payment\":\"r\"}}",
+}
+
+// TestItemKeysReadsWhatDecodeItemReads compares the light read of the load
+// with decodeItem's, which lookups use.
+func TestItemKeysReadsWhatDecodeItemReads(t *testing.T) {
+	for _, item := range itemSamples {
+		if !json.Valid([]byte(item)) {
+			t.Fatalf("sample is not valid JSON: %s", item)
+		}
+		checkItemKeys(t, []byte(item))
+	}
+}
+
+func FuzzItemKeys(f *testing.F) {
+	for _, item := range itemSamples {
+		f.Add([]byte(item))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		checkItemKeys(t, raw)
+	})
+}
+
+func checkItemKeys(t *testing.T, raw []byte) {
+	t.Helper()
+	// readKey reads a plain string without json.Unmarshal: the same.
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '"' {
+		var want string
+		if json.Unmarshal(trimmed, &want) == nil {
+			want = strings.TrimSpace(want)
+			if got, err := readKey(raw); got != want || (err == nil) != (want != "") {
+				t.Errorf("readKey(%s): got %q, %v; json.Unmarshal reads %q", raw, got, err, want)
+			}
+		}
+	}
+	raw = bytes.TrimSpace(raw) // as a walked file's items are
+	id, ref, err := itemKeys(raw)
+	c, cerr := decodeItem(raw, "item 1")
+	if fmt.Sprint(err) != fmt.Sprint(cerr) || id != c.IDNumber || ref != c.RefPayment {
+		t.Errorf("%s:\nitemKeys   %q %q %v\ndecodeItem %q %q %v", raw, id, ref, err, c.IDNumber, c.RefPayment, cerr)
+	}
+}
+
+// TestDatasetServesWhatReadReads compares, for each fixture, what lookups
+// return (parsed from the records' spans) with what ReadCSV and ReadJSON
+// read from the whole file.
+func TestDatasetServesWhatReadReads(t *testing.T) {
+	for _, name := range []string{"charges.csv", "charges-semicolon.csv", "broken.csv", "charges.json", "broken.json", "efipay-example.json"} {
+		t.Run(name, func(t *testing.T) {
+			data := readFixture(t, name)
+			parse, read := parseCSV, ReadCSV
+			if strings.HasSuffix(name, ".json") {
+				parse, read = parseJSON, ReadJSON
+			}
+			d, err := parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, skips, err := read(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstRead(t, d, rows, skips)
+		})
+	}
+}
+
+// checkAgainstRead asserts that d serves what ReadCSV or ReadJSON read from
+// the same file, with the Defect of a repeated ref_payment added, and skips
+// the same records for the same reasons.
+func checkAgainstRead(t *testing.T, d *dataset, rows []Row, skips []Skip) {
+	t.Helper()
+	var skipped []string
+	for _, s := range skips {
+		skipped = append(skipped, s.Where+" skipped: "+s.Reason)
+	}
+	if !slices.Equal(skipped, d.skipped) {
+		t.Fatalf("skipped: dataset %q, read %q", d.skipped, skipped)
+	}
+	where := make(map[string][]string)
+	for _, r := range rows {
+		where[r.Charge.RefPayment] = append(where[r.Charge.RefPayment], r.Where)
+	}
+	want := make(map[string][]erp.Charge)
+	for _, r := range rows {
+		c := r.Charge
+		if same := where[c.RefPayment]; len(same) > 1 {
+			c.Defects = append(c.Defects, erp.Defect{
+				Field:   "recauda_information.ref_payment",
+				Message: r.Where + ": ref_payment is not unique, used at " + strings.Join(same, ", "),
+			})
+		}
+		want[c.IDNumber] = append(want[c.IDNumber], c)
+	}
+	if len(want) != len(d.byID) || d.charges != len(rows) {
+		t.Fatalf("dataset: %d customers, %d charges; read: %d customers, %d charges", len(d.byID), d.charges, len(want), len(rows))
+	}
+	for id, charges := range want {
+		if got := d.lookup(id); !reflect.DeepEqual(got, charges) {
+			t.Fatalf("%q: dataset serves\n%+v\nread\n%+v", id, got, charges)
+		}
+	}
 }
 
 // checkDataset asserts what every successful read guarantees.
 func checkDataset(t *testing.T, d *dataset) {
 	n := 0
-	for id, charges := range d.byID {
-		for _, c := range charges {
+	for id := range d.byID {
+		for _, c := range d.lookup(id) {
 			n++
 			if c.IDNumber != id || id == "" || strings.TrimSpace(id) != id {
 				t.Fatalf("charge indexed under %q has id_number %q", id, c.IDNumber)
