@@ -55,12 +55,22 @@ func (t Tracked) Offerable(now time.Time) bool {
 // Tracked returns what the store knows of refs, keyed by ref_payment; refs
 // it has never seen are absent. One query per 500 refs.
 func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked, error) {
+	var gen uint64
+	if s.cache != nil {
+		gen = s.writes.Load()
+		if out, ok := s.cache.get(refs, gen); ok {
+			return out, nil
+		}
+	}
 	out := make(map[string]Tracked, len(refs))
 	for start := 0; start < len(refs); start += chunk {
 		part := refs[start:min(start+chunk, len(refs))]
 		if err := s.scanTracked(ctx, out, part); err != nil {
 			return nil, translate("store: tracked", err)
 		}
+	}
+	if s.cache != nil {
+		s.cache.put(refs, out, gen)
 	}
 	return out, nil
 }

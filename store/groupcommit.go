@@ -172,7 +172,10 @@ func (c *committer) close() {
 // transaction of its own on PostgreSQL, whose server groups commits itself.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.committer != nil {
-		return s.committer.do(ctx, fn)
+		err := s.committer.do(ctx, fn)
+		// Whatever the outcome, the cache may no longer be true.
+		s.writes.Add(1)
+		return err
 	}
 	return s.write.WithContext(ctx).Transaction(fn)
 }

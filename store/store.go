@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,8 +90,13 @@ type Store struct {
 	read *gorm.DB
 	// committer groups SQLite's write transactions; nil on PostgreSQL.
 	committer *committer
-	now       func() time.Time
-	log       *slog.Logger
+	// writes counts committed write transactions; it invalidates cache.
+	writes atomic.Uint64
+	// cache serves Tracked on SQLite; nil on PostgreSQL, where other
+	// replicas write too.
+	cache *trackedCache
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // Open connects to the database. It does not migrate.
@@ -146,6 +152,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if s.committer, err = newCommitter(ctx, sqlDB, gcfg); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
+		s.cache = newTrackedCache()
 	case Postgres:
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
 			stdlib.OptionAfterConnect(scanTimesInUTC),

@@ -102,37 +102,55 @@ func closedLoop(name string, concurrency int, d time.Duration, next func(i int64
 	return res
 }
 
-// openLoop sends at a fixed rate for d, whatever the answers' latency.
+// openLoop sends at a fixed rate for d, whatever the answers' latency: a
+// bounded pool of workers takes requests off a schedule, and each latency
+// is measured from when its request was due, so a slow server is charged
+// for the queue it causes (no coordinated omission).
 func openLoop(name string, rate float64, d time.Duration, next func(i int64) (*http.Request, bool)) result {
+	const workers = 256
+	type ticket struct {
+		due time.Time
+		req *http.Request
+	}
+	tickets := make(chan ticket, 1<<16)
 	var mu sync.Mutex
 	res := result{name: name}
-	interval := time.Duration(float64(time.Second) / rate)
-	start := time.Now()
 	var wg sync.WaitGroup
-	var i int64
-	for t := start; time.Since(start) < d; t = t.Add(interval) {
-		if wait := time.Until(t); wait > 0 {
-			time.Sleep(wait)
-		}
-		req, ok := next(i)
-		i++
-		if !ok {
-			break
-		}
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t0 := time.Now()
-			ok := do(req)
-			l := time.Since(t0)
-			mu.Lock()
-			res.lat = append(res.lat, l)
-			if !ok {
-				res.errors++
+			lat := make([]time.Duration, 0, 4096)
+			errs := 0
+			for t := range tickets {
+				if !do(t.req) {
+					errs++
+				}
+				lat = append(lat, time.Since(t.due))
 			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.errors += errs
 			mu.Unlock()
 		}()
 	}
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for i := int64(0); ; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if due.Sub(start) >= d {
+			break
+		}
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		req, ok := next(i)
+		if !ok {
+			break
+		}
+		tickets <- ticket{due: due, req: req}
+	}
+	close(tickets)
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.requests = len(res.lat)
