@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"recauda-bridge/erp/httpsource"
 	"recauda-bridge/erp/odoo"
 	"recauda-bridge/erp/sqlsource"
+
+	"recauda-bridge/erp"
 )
 
 // ERPFile is the YAML file named by ERP_CONFIG: the settings of the sources
@@ -98,26 +99,6 @@ func (f ERPFile) has(source string) bool {
 	return false
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expandEnv replaces each ${VAR} in s by its value from lookup; a variable
-// that is not set is an error naming it.
-func expandEnv(s string, lookup Lookup) (string, error) {
-	var missing []string
-	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
-		name := ref[2 : len(ref)-1]
-		v, ok := lookup(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
-
 // sqlDrivers are the names erp/sqlsource accepts for Config.Driver.
 var sqlDrivers = []string{"postgres", "postgresql", "pgx", "mysql", "mariadb", "sqlite", "sqlite3", "sqlserver", "mssql"}
 
@@ -157,7 +138,7 @@ func (r *reader) erpSources(c *Config) {
 		if c.ERP.SQL != nil {
 			s = *c.ERP.SQL
 			if dsn == "" { // the file's dsn is used: expand it
-				expanded, err := expandEnv(s.DSN, r.lookup)
+				expanded, err := erp.ExpandEnv(s.DSN, r.lookup)
 				if err != nil {
 					r.fail("ERP_CONFIG", "sql.dsn: %v", err)
 				}

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -163,8 +162,6 @@ func checkExecutable(dir, prog string) error {
 	return nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // buildEnv returns the commands' environment: the bridge's (or a minimal
 // one) plus extra, whose ${VAR} references are expanded.
 func buildEnv(extra map[string]string, clean bool) ([]string, error) {
@@ -183,22 +180,19 @@ func buildEnv(extra map[string]string, clean bool) ([]string, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var missing []string
+	var errs []error
 	for _, k := range keys {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return nil, fmt.Errorf("%q is not a variable name", k)
 		}
-		v := envRef.ReplaceAllStringFunc(extra[k], func(ref string) string {
-			val, ok := os.LookupEnv(ref[2 : len(ref)-1])
-			if !ok {
-				missing = append(missing, ref[2:len(ref)-1])
-			}
-			return val
-		})
+		v, err := erp.ExpandEnv(extra[k], os.LookupEnv)
+		if err != nil {
+			errs = append(errs, err)
+		}
 		env = append(env, k+"="+v)
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return env, nil
 }

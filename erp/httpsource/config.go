@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"recauda-bridge/erp"
 )
 
 // Defaults applied by New to zero-valued Config fields.
@@ -179,7 +181,7 @@ func (c Config) prepare(lookupEnv func(string) (string, bool)) (Config, error) {
 
 	// Expand ${ENV} in every string that may hold a secret or a host.
 	expand := func(field string, s *string) {
-		v, err := expandEnv(*s, lookupEnv)
+		v, err := erp.ExpandEnv(*s, lookupEnv)
 		if err != nil {
 			bad(field, "%v", err)
 			return

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -97,8 +96,6 @@ type Source struct {
 	memoField string
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // New checks cfg and returns a Source; every problem is reported at once.
 // It does not contact Odoo (Check does). A nil logger discards.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
@@ -110,17 +107,11 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 		name string
 		v    *string
 	}{{"url", &cfg.URL}, {"database", &cfg.Database}, {"login", &cfg.Login}, {"api_key", &cfg.APIKey}} {
-		var missing []string
-		*f.v = envRef.ReplaceAllStringFunc(*f.v, func(ref string) string {
-			v, ok := os.LookupEnv(ref[2 : len(ref)-1])
-			if !ok {
-				missing = append(missing, ref[2:len(ref)-1])
-			}
-			return v
-		})
-		if len(missing) > 0 {
-			bad(f.name, "environment variable %s is not set", strings.Join(missing, ", "))
+		v, err := erp.ExpandEnv(*f.v, os.LookupEnv)
+		if err != nil {
+			bad(f.name, "%v", err)
 		}
+		*f.v = v
 	}
 	cfg.Protocol = strings.ToLower(strings.TrimSpace(cfg.Protocol))
 	if cfg.Protocol == "" {
