@@ -70,26 +70,27 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = Register(reg, m.duration); err != nil {
 		return nil, err
 	}
-	if m.lookupItems, err = register(reg, m.lookupItems); err != nil {
+	if m.lookupItems, err = Register(reg, m.lookupItems); err != nil {
 		return nil, err
 	}
-	if m.heldBack, err = register(reg, m.heldBack); err != nil {
+	if m.heldBack, err = Register(reg, m.heldBack); err != nil {
 		return nil, err
 	}
-	if m.webhooks, err = register(reg, m.webhooks); err != nil {
+	if m.webhooks, err = Register(reg, m.webhooks); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// register registers c, or returns the identical collector already there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+// Register registers c on reg, or returns the identical collector already
+// registered there, so that building metrics twice on one registry is safe.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	err := reg.Register(c)
 	if err == nil {
 		return c, nil
