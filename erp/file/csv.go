@@ -69,31 +69,16 @@ var (
 // is kept, and a lookup reads the customer's rows from their spans with the
 // same csv.Reader settings, so it sees the very fields this pass saw.
 func parseCSV(data []byte) (*dataset, error) {
-	data = bytes.TrimPrefix(data, bom)
-	sep, data, hinted := separator(data)
-	if uint64(len(data)) > maxSize {
-		return nil, fmt.Errorf("%d bytes: larger than the %d a file may have", len(data), maxSize)
-	}
-
-	r := newCSVReader(bytes.NewReader(data), sep)
-	r.ReuseRecord = true
-	lineOffset := 0
-	if hinted {
-		lineOffset = 1
-	}
-
-	header, err := r.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty file: a header row is required")
-		}
-		return nil, fmt.Errorf("header row: %w", err)
-	}
-	cols, err := readHeader(header)
+	o, err := openCSV(data)
 	if err != nil {
 		return nil, err
 	}
-	format := &csvFormat{cols: cols, sep: sep, fields: len(header)}
+	if uint64(len(o.data)) > maxSize {
+		return nil, fmt.Errorf("%d bytes: larger than the %d a file may have", len(o.data), maxSize)
+	}
+	data, r, cols, sep, lineOffset := o.data, o.r, o.cols, o.sep, o.lineOffset
+	r.ReuseRecord = true
+	format := &csvFormat{cols: cols, sep: sep, fields: len(o.header)}
 
 	// Each record takes a line at least: their number is at most this.
 	ix := newIndexer(data, "line", bytes.Count(data, []byte{'\n'})+1, (*dataset).csvKeys)
@@ -139,6 +124,40 @@ type csvFormat struct {
 	cols   columns
 	sep    rune
 	fields int // in the header, and so in every indexed row
+}
+
+// openedCSV is a CSV file past its header, ready for its rows.
+type openedCSV struct {
+	data       []byte // without BOM or "sep=" line: spans are offsets in it
+	r          *csv.Reader
+	header     []string
+	cols       columns
+	sep        rune
+	lineOffset int // lines before the header that the reader did not see
+}
+
+// openCSV reads what the file source and ReadCSV both need first: the BOM,
+// the separator, the header and its columns.
+func openCSV(data []byte) (openedCSV, error) {
+	data = bytes.TrimPrefix(data, bom)
+	sep, data, hinted := separator(data)
+	o := openedCSV{data: data, sep: sep, r: newCSVReader(bytes.NewReader(data), sep)}
+	if hinted {
+		o.lineOffset = 1
+	}
+	header, err := o.r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return o, errors.New("empty file: a header row is required")
+		}
+		return o, fmt.Errorf("header row: %w", err)
+	}
+	// The header must outlive the reader's next records.
+	o.header = append([]string(nil), header...)
+	if o.cols, err = readHeader(o.header); err != nil {
+		return o, err
+	}
+	return o, nil
 }
 
 // newCSVReader reads records the way the file source does, whether the

@@ -62,26 +62,11 @@ func Read(path string, extra ...string) ([]Row, []Skip, error) {
 // the file source, ReadCSV does not mark repeated ref_payments: that is the
 // caller's to decide.
 func ReadCSV(data []byte, extra ...string) ([]Row, []Skip, error) {
-	data = bytes.TrimPrefix(data, bom)
-	sep, data, hinted := separator(data)
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = sep
-	r.FieldsPerRecord = -1
-	lineOffset := 0
-	if hinted {
-		lineOffset = 1
-	}
-	header, err := r.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil, errors.New("empty file: a header row is required")
-		}
-		return nil, nil, fmt.Errorf("header row: %w", err)
-	}
-	cols, err := readHeader(header)
+	o, err := openCSV(data)
 	if err != nil {
 		return nil, nil, err
 	}
+	r, header, cols, sep, lineOffset := o.r, o.header, o.cols, o.sep, o.lineOffset
 	// The extra columns are the caller's, not metadata.
 	wanted := make(map[string]bool, len(extra))
 	for _, name := range extra {
