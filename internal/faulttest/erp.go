@@ -67,8 +67,6 @@ type ERP struct {
 	LookupStarted    chan struct{}
 	WritebackStarted chan string
 
-	lookups atomic.Int64
-
 	mu         sync.Mutex
 	addr       string
 	srv        *http.Server
@@ -107,9 +105,6 @@ func (e *ERP) serve(ln net.Listener) {
 	go func() { _ = srv.Serve(ln) }()
 }
 
-// Addr is host:port.
-func (e *ERP) Addr() string { return e.addr }
-
 // SetMode changes how lookups are answered from now on; delay is ModeSlow's.
 func (e *ERP) SetMode(m Mode, delay time.Duration) {
 	e.delay.Store(int64(delay))
@@ -118,9 +113,6 @@ func (e *ERP) SetMode(m Mode, delay time.Duration) {
 
 // SetWritebackDelay makes every write-back answer after d.
 func (e *ERP) SetWritebackDelay(d time.Duration) { e.wbDelay.Store(int64(d)) }
-
-// Lookups is how many lookup requests arrived.
-func (e *ERP) Lookups() int64 { return e.lookups.Load() }
 
 // Writebacks returns how many times each transaction (Idempotency-Key) was
 // recorded.
@@ -199,7 +191,6 @@ func (e *ERP) HTTPConfig(timeout time.Duration) string {
 }
 
 func (e *ERP) lookup(w http.ResponseWriter, r *http.Request) {
-	e.lookups.Add(1)
 	select {
 	case e.LookupStarted <- struct{}{}:
 	default:
