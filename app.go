@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -275,6 +277,14 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 		"erp_source", cfg.ERPSource, "database", cfg.Database.Dialect)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer stopDebug()
+	}
 
 	// The write-back worker stops between jobs when ctx is cancelled.
 	workerCtx, stopWorker := context.WithCancel(context.Background())
@@ -311,6 +321,27 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// serveDebug serves Go's profiler on addr (config allows only loopback),
+// apart from the public handler so that nothing there can reach it.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	// Sample contended locks too: /debug/pprof/mutex.
+	runtime.SetMutexProfileFraction(100)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("DEBUG_ADDR: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }
 
 func migrate(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {

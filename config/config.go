@@ -70,6 +70,10 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on this
+	// loopback address: profiles of the real server under real load.
+	DebugAddr string
+
 	// --- Protecting the lookup, metrics (issue 5): begin ---
 	// LookupToken (secret), when set, must come as the path segment
 	// /get-recaudas/<token> or the X-Lookup-Token header.
@@ -146,11 +150,15 @@ func Load(lookup Lookup) (Config, error) {
 		TestMode:        r.boolean("EFIPAY_TEST_MODE", false),
 		AdminToken:      r.secret("ADMIN_TOKEN"),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DebugAddr:       r.str("DEBUG_ADDR", ""),
 	}
 	c.LogLevel = r.level("LOG_LEVEL", slog.LevelInfo)
 
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		r.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
+	}
+	if c.DebugAddr != "" && !isLoopback(c.DebugAddr) {
+		r.fail("DEBUG_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles expose the process's memory), got %q", c.DebugAddr)
 	}
 	db, err := ParseDatabaseURL(c.DatabaseURL)
 	if err != nil {
@@ -208,6 +216,20 @@ func (c Config) WebhookURL() string {
 		return ""
 	}
 	return c.PublicURL + "/webhooks/efipay"
+}
+
+// isLoopback says whether addr is host:port with host a loopback IP or
+// localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // ParseDatabaseURL tells SQLite (a path, or sqlite://path) from PostgreSQL

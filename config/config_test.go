@@ -41,6 +41,12 @@ func TestValues(t *testing.T) {
 	if got := c.WebhookURL(); got != "https://pagos.tienda.co/webhooks/efipay" {
 		t.Fatalf("WebhookURL = %q", got)
 	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		d, err := Load(lookupFrom(map[string]string{"DEBUG_ADDR": addr}))
+		if err != nil || d.DebugAddr != addr {
+			t.Fatalf("DEBUG_ADDR=%s gave %q, %v", addr, d.DebugAddr, err)
+		}
+	}
 	pg, err := Load(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1/db"}))
 	if err != nil || pg.Database.Dialect != DialectPostgres {
 		t.Fatalf("postgres URL gave %+v, %v", pg.Database, err)
@@ -61,6 +67,9 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
 		{"EFIPAY_TEST_MODE", "maybe"},
+		{"DEBUG_ADDR", ":6060"},
+		{"DEBUG_ADDR", "0.0.0.0:6060"},
+		{"DEBUG_ADDR", "127.0.0.1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {

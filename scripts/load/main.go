@@ -10,6 +10,7 @@
 //   - optionally (-big N) steady state with N refs already tracked.
 //
 // Usage: go run ./scripts/load -duration 10s -concurrency 32 [-pg DSN] [-big 10000000]
+// [-only sqlite,pg,big] [-profile DIR]
 //
 // Everything runs on loopback, bounded in time.
 package main
@@ -168,9 +169,45 @@ func do(req *http.Request) bool {
 }
 
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *os.File
+	cmd       *exec.Cmd
+	addr      string
+	debugAddr string // the profiler's, when -profile is set
+	log       *os.File
+}
+
+// profileDir, when set (-profile), receives a CPU profile of the server for
+// each measured bridge run.
+var profileDir string
+
+// profiled runs measure while the server's profiler samples it for d, and
+// writes the profile to profileDir/<name>.prof.
+func (s *server) profiled(name string, d time.Duration, measure func() result) result {
+	if profileDir == "" || s.debugAddr == "" {
+		return measure()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := max(1, int(d.Seconds()))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.debugAddr, secs))
+		if err != nil {
+			log.Printf("profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		path := filepath.Join(profileDir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".prof")
+		f, err := os.Create(path)
+		if err != nil {
+			log.Printf("profile %s: %v", name, err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+		log.Printf("profile of %q in %s", name, path)
+	}()
+	r := measure()
+	<-done
+	return r
 }
 
 func freePort() string {
@@ -193,6 +230,11 @@ func start(bin string, args []string, env []string, logPath string) *server {
 		cmd.Args = append(cmd.Args, "-addr", addr)
 	}
 	cmd.Env = append(append(os.Environ(), env...), "LISTEN_ADDR="+addr)
+	debugAddr := ""
+	if profileDir != "" && filepath.Base(bin) != "ceiling" {
+		debugAddr = freePort()
+		cmd.Env = append(cmd.Env, "DEBUG_ADDR="+debugAddr)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
@@ -200,7 +242,7 @@ func start(bin string, args []string, env []string, logPath string) *server {
 	for i := 0; i < 400; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return &server{cmd: cmd, addr: addr, log: f}
+			return &server{cmd: cmd, addr: addr, debugAddr: debugAddr, log: f}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -286,28 +328,34 @@ func runBridge(bin, dir, label, databaseURL, csv string, warm, customers int, d 
 	if warmed.errors > 0 {
 		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
 	}
-	out.steady = closedLoop(label+" steady state", conc, d, func(int64) (*http.Request, bool) {
-		return lookupReq(s.addr, rand.IntN(warm)), true
+	out.steady = s.profiled(label+" steady state", d, func() result {
+		return closedLoop(label+" steady state", conc, d, func(int64) (*http.Request, bool) {
+			return lookupReq(s.addr, rand.IntN(warm)), true
+		})
 	})
 	out.half = openLoop(label+" steady state at half rate", out.steady.rps()/2, d, func(int64) (*http.Request, bool) {
 		return lookupReq(s.addr, rand.IntN(warm)), true
 	})
 	var firstDone atomic.Int64
-	out.first = closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
-		c := warm + int(i)
-		if c >= customers {
-			return nil, false
-		}
-		firstDone.Store(i + 1)
-		return lookupReq(s.addr, c), true
+	out.first = s.profiled(label+" first offers", d, func() result {
+		return closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
+			c := warm + int(i)
+			if c >= customers {
+				return nil, false
+			}
+			firstDone.Store(i + 1)
+			return lookupReq(s.addr, c), true
+		})
 	})
 	offered := int(firstDone.Load()) * perCustomer
-	out.webhooks = closedLoop(label+" webhook intake", conc, d, func(i int64) (*http.Request, bool) {
-		if int(i) >= offered {
-			return nil, false
-		}
-		c, k := warm+int(i)/perCustomer, int(i)%perCustomer
-		return webhookReq(s.addr, 1_000_000+i, ref(c, k), amount(k)), true
+	out.webhooks = s.profiled(label+" webhook intake", d, func() result {
+		return closedLoop(label+" webhook intake", conc, d, func(i int64) (*http.Request, bool) {
+			if int(i) >= offered {
+				return nil, false
+			}
+			c, k := warm+int(i)/perCustomer, int(i)%perCustomer
+			return webhookReq(s.addr, 1_000_000+i, ref(c, k), amount(k)), true
+		})
 	})
 	out.rssKB = s.peakRSS()
 	return out
@@ -320,7 +368,10 @@ func main() {
 	warm := flag.Int("warm", 1000, "customers served before the steady-state runs")
 	pg := flag.String("pg", "", "PostgreSQL DSN; when set, the runs repeat on PostgreSQL in a fresh schema")
 	big := flag.Int("big", 0, "also measure steady state with this many refs already tracked (e.g. 10000000)")
+	only := flag.String("only", "", "comma-separated subset of the bridge runs: sqlite, pg, big (the ceiling always runs; default: all that apply)")
+	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
 	flag.Parse()
+	want := func(run string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), run) }
 
 	dir, err := os.MkdirTemp("", "recauda-load-")
 	if err != nil {
@@ -343,15 +394,18 @@ func main() {
 	ceilingHalf := openLoop("ceiling at half rate", ceiling.rps()/2, *duration, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
 	cs.stop()
 
-	sqliteRun := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, *warm, *customers, *duration, *conc)
-	var pgRun *bridgeRun
-	if *pg != "" {
+	var sqliteRun, pgRun *bridgeRun
+	if want("sqlite") {
+		r := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, *warm, *customers, *duration, *conc)
+		sqliteRun = &r
+	}
+	if *pg != "" && want("pg") {
 		u := freshSchema(*pg)
 		r := runBridge(bin, dir, "PostgreSQL", u, csv, *warm, *customers, *duration, *conc)
 		pgRun = &r
 	}
 	var bigSteady, smallSteady *result
-	if *big > 0 {
+	if *big > 0 && want("big") {
 		s1, s2 := trackedScaling(bin, dir, csv, *big, *duration, *conc)
 		smallSteady, bigSteady = &s1, &s2
 	}
@@ -370,7 +424,7 @@ func main() {
 	}
 	row(ceiling, 0)
 	row(ceilingHalf, 0)
-	for _, r := range []*bridgeRun{&sqliteRun, pgRun} {
+	for _, r := range []*bridgeRun{sqliteRun, pgRun} {
 		if r == nil {
 			continue
 		}
