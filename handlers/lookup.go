@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,7 +41,7 @@ func (h *lookupHandler) get(c echo.Context) error {
 	if l.Sent() == 0 {
 		status = h.emptyStatus
 	}
-	if err := writeJSONBytes(c, status, l.Body()); err != nil {
+	if err := writeJSONBytes(c, status, l.Body(), l.Sent() > 0); err != nil {
 		// The caller never saw these charges: offer them at the next lookup.
 		if rerr := h.svc.Release(context.WithoutCancel(ctx), l); rerr != nil {
 			return rerr
@@ -80,17 +81,24 @@ func idNumberParam(rawQuery string) (string, error) {
 	return values[0], nil
 }
 
-// writeJSONBytes writes a prepared JSON body and flushes it, so that a
-// client that has gone away is noticed here rather than after the handler.
-func writeJSONBytes(c echo.Context, status int, body []byte) error {
+// writeJSONBytes writes a prepared JSON body with its length, so headers and
+// body leave in one write. mustDeliver flushes it before returning, so that
+// a client that has gone away is noticed here, while what it was offered
+// can still be released; otherwise net/http writes it after the handler.
+func writeJSONBytes(c echo.Context, status int, body []byte, mustDeliver bool) error {
 	if err := c.Request().Context().Err(); err != nil {
 		return err
 	}
 	res := c.Response()
-	res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	h := res.Header()
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	res.WriteHeader(status)
 	if _, err := res.Write(body); err != nil {
 		return err
+	}
+	if !mustDeliver {
+		return nil
 	}
 	return http.NewResponseController(res.Writer).Flush()
 }
