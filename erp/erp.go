@@ -48,6 +48,14 @@ type PaymentRecorder interface {
 	RecordPayment(ctx context.Context, p Payment) error
 }
 
+// Bounded is the optional promise that PendingCharges returns once ctx is
+// done even when the adapter behind it does not, and turns a panic into an
+// error: erp/guard makes it for every adapter. The core runs the call of a
+// source without it in a goroutine of its own, to keep that promise itself.
+type Bounded interface {
+	BoundedByContext()
+}
+
 // HealthChecker is the optional ability to tell whether the ERP is reachable.
 type HealthChecker interface {
 	// Check returns nil when the source can answer lookups now.

@@ -221,11 +221,33 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 	return nil
 }
 
-// pendingCharges asks the source under ERPTimeout. The call runs apart so
-// that a source which ignores its context still cannot hang the lookup.
+// pendingCharges asks the source under ERPTimeout. Unless the source is
+// erp.Bounded, the call runs apart, so that a source which ignores its
+// context (or panics) still cannot hang or crash the lookup.
 func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
 	defer cancel()
+	var (
+		charges []erp.Charge
+		err     error
+	)
+	if _, bounded := s.source.(erp.Bounded); bounded {
+		charges, err = s.source.PendingCharges(ctx, idNumber)
+	} else {
+		charges, err = s.pendingChargesApart(ctx, idNumber)
+	}
+	if err != nil {
+		if !errors.Is(err, erp.ErrUnavailable) {
+			err = errors.Join(erp.ErrUnavailable, err)
+		}
+		return nil, fmt.Errorf("recauda: erp lookup: %w", err)
+	}
+	return charges, nil
+}
+
+// pendingChargesApart calls the source in its own goroutine and gives up
+// when ctx is done, whatever the source does.
+func (s *Service) pendingChargesApart(ctx context.Context, idNumber string) ([]erp.Charge, error) {
 	type answer struct {
 		charges []erp.Charge
 		err     error
@@ -242,15 +264,9 @@ func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Ch
 	}()
 	select {
 	case a := <-done:
-		if a.err != nil {
-			if !errors.Is(a.err, erp.ErrUnavailable) {
-				a.err = errors.Join(erp.ErrUnavailable, a.err)
-			}
-			return nil, fmt.Errorf("recauda: erp lookup: %w", a.err)
-		}
-		return a.charges, nil
+		return a.charges, a.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("recauda: erp lookup: %w", errors.Join(erp.ErrUnavailable, ctx.Err()))
+		return nil, ctx.Err()
 	}
 }
 

@@ -232,6 +232,10 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	}
 }
 
+// BoundedByContext marks the guard as erp.Bounded: PendingCharges returns
+// when its caller's ctx is done (DoChan) and fetch recovers panics.
+func (s *Source) BoundedByContext() {}
+
 // fetch makes the one call to the source that concurrent lookups share, and
 // counts it. Its result is never handed out as is: the cache and each caller
 // take their own copy.

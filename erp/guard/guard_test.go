@@ -264,6 +264,31 @@ func TestCallerDeadline(t *testing.T) {
 	}
 }
 
+// The core relies on erp.Bounded to call the guard on its own goroutine:
+// a source that ignores its context must still not hold the caller.
+func TestBoundedEvenWhenSourceIgnoresContext(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	inner := &fakeSource{pending: func(context.Context, string) ([]erp.Charge, error) {
+		<-release
+		return nil, nil
+	}}
+	var src erp.Source = New(inner, Options{})
+	if _, ok := src.(erp.Bounded); !ok {
+		t.Fatal("the guard is not erp.Bounded")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := src.PendingCharges(ctx, "1001")
+	if !errors.Is(err, erp.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("returned after %s, want at the 20ms deadline", waited)
+	}
+}
+
 func TestCallTimeoutWhenCallerHasNoDeadline(t *testing.T) {
 	inner := &fakeSource{pending: func(ctx context.Context, _ string) ([]erp.Charge, error) {
 		<-ctx.Done()
