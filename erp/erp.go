@@ -7,9 +7,11 @@
 package erp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -91,6 +93,27 @@ type Charge struct {
 	// Defects are fields the adapter could not parse; a charge with defects
 	// is never sent.
 	Defects []Defect
+}
+
+// Clone returns a copy of c that shares nothing a caller could change.
+func (c Charge) Clone() Charge {
+	c.References = slices.Clone(c.References)
+	c.Advance = clonePtr(c.Advance)
+	c.RequestAddressDelivery = clonePtr(c.RequestAddressDelivery)
+	c.Discount = clonePtr(c.Discount)
+	c.Delivery = clonePtr(c.Delivery)
+	c.SelectedTaxes = slices.Clone(c.SelectedTaxes)
+	c.Metadata = bytes.Clone(c.Metadata)
+	c.Defects = slices.Clone(c.Defects)
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Advance is the minimum first payment: an amount or a percentage.

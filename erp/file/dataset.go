@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"recauda-bridge/erp"
@@ -23,6 +24,8 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // A file of 180,000 charges of 60,000 customers (12 MB of CSV) so costs its
 // own size and an index of about 35 bytes per charge (18 MiB in all), where
 // the charges parsed once and for all took 540 bytes each (93 MiB).
+// The parsed charges of up to memoSize recently looked-up customers are kept
+// too: the content never changes, so they are exact until the next reload.
 type dataset struct {
 	// data is the file after its byte order mark (and, for CSV, an Excel
 	// "sep=" line): the spans are offsets into it. It is never written to.
@@ -42,10 +45,23 @@ type dataset struct {
 	// csv reads the CSV records; nil for JSON.
 	csv *csvFormat
 
+	// memo holds recent lookups' parsed charges, customer c in slot
+	// c%memoSize; a customer whose slot another took is parsed again.
+	memo [memoSize]atomic.Pointer[memoEntry]
+
 	charges int
 	// skipped says, for each record that was left out, where and why. It
 	// never holds a customer's ID number or name.
 	skipped []string
+}
+
+// memoSize bounds the customers whose parsed charges a dataset keeps: a few
+// MiB, enough for the customers looking themselves up at any one time.
+const memoSize = 4096
+
+type memoEntry struct {
+	customer uint32
+	charges  []erp.Charge
 }
 
 // span is one record, data[start:end], found at line or item where (from 1).
@@ -194,13 +210,28 @@ func (ix *indexer) markDuplicates() {
 	}
 }
 
-// lookup returns the charges of idNumber, in file order, never nil. They are
-// parsed anew on each call, so a caller's changes never reach the dataset.
+// lookup returns the charges of idNumber, in file order, never nil; they are
+// the caller's, copies of what the memo keeps.
 func (d *dataset) lookup(idNumber string) []erp.Charge {
 	c, ok := d.byID[idNumber]
 	if !ok {
 		return []erp.Charge{}
 	}
+	slot := &d.memo[c%memoSize]
+	e := slot.Load()
+	if e == nil || e.customer != c {
+		e = &memoEntry{customer: c, charges: d.parse(c)}
+		slot.Store(e)
+	}
+	out := make([]erp.Charge, len(e.charges))
+	for i, ch := range e.charges {
+		out[i] = ch.Clone()
+	}
+	return out
+}
+
+// parse reads customer c's records from the file's bytes.
+func (d *dataset) parse(c uint32) []erp.Charge {
 	spans := d.spans[d.first[c]:d.first[c+1]]
 	out := make([]erp.Charge, 0, len(spans))
 	if d.csv != nil {

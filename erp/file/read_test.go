@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -600,5 +601,25 @@ func checkDataset(t *testing.T, d *dataset) {
 	}
 	if n != d.charges {
 		t.Fatalf("indexed %d charges, counted %d", n, d.charges)
+	}
+}
+
+// Customers c and c+memoSize share a memo slot: each lookup must still get
+// its own customer's charges, whichever was parsed last.
+func TestMemoSlotSharedByTwoCustomers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("ref_payment,id_number,payer_name,description,amount,currency_type\n")
+	for c := 0; c <= memoSize; c++ {
+		fmt.Fprintf(&b, "R-%d,%d,Cliente %d,Cuota,%d,COP\n", c, 10000000+c, c, 1000+c)
+	}
+	d, err := parseCSV([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []int{0, memoSize, 0, 0, memoSize, 1} {
+		got := d.lookup(strconv.Itoa(10000000 + c))
+		if len(got) != 1 || got[0].RefPayment != fmt.Sprintf("R-%d", c) || got[0].Amount.IntPart() != int64(1000+c) {
+			t.Fatalf("customer %d: got %+v", c, got)
+		}
 	}
 }
