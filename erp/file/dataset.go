@@ -272,12 +272,12 @@ func (d *dataset) withDup(c erp.Charge, sp span) erp.Charge {
 // customers is the number of distinct id_numbers.
 func (d *dataset) customers() int { return len(d.byID) }
 
-// countDefective parses every record, as lookups do, and counts those with
-// a Defect.
+// countDefective parses every record, as lookups do (but past the memo),
+// and counts those with a Defect.
 func (d *dataset) countDefective() int {
 	n := 0
-	for id := range d.byID {
-		for _, c := range d.lookup(id) {
+	for _, c := range d.byID {
+		for _, c := range d.parse(c) {
 			if len(c.Defects) > 0 {
 				n++
 			}

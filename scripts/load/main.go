@@ -251,6 +251,43 @@ func start(bin string, args []string, env []string, logPath string) *server {
 }
 
 // peakRSS is the process's high-water resident set, in KiB.
+// saveHeapProfile writes the server's heap profile to profileDir, when
+// profiling.
+func (s *server) saveHeapProfile(name string) {
+	if profileDir == "" || s.debugAddr == "" {
+		return
+	}
+	resp, err := http.Get("http://" + s.debugAddr + "/debug/pprof/heap")
+	if err != nil {
+		log.Printf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	path := filepath.Join(profileDir, strings.ReplaceAll(name, " ", "-")+".prof")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		log.Printf("heap profile: %v", err)
+	}
+	// Where the resident memory is: Go's own accounting and the kernel's.
+	if resp, err := http.Get("http://" + s.debugAddr + "/debug/pprof/heap?debug=1"); err == nil {
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(text), "\n") {
+			for _, k := range []string{"# HeapSys", "# HeapInuse", "# HeapReleased", "# Stack", "# Sys", "# NextGC", "# NumGC"} {
+				if strings.HasPrefix(line, k+" ") {
+					log.Printf("%s: %s", name, line)
+				}
+			}
+		}
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM") || strings.HasPrefix(line, "Rss") {
+			log.Printf("%s: %s", name, strings.Join(strings.Fields(line), " "))
+		}
+	}
+}
+
 func (s *server) peakRSS() int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
@@ -358,6 +395,7 @@ func runBridge(bin, dir, label, databaseURL, csv string, warm, customers int, d 
 		})
 	})
 	out.rssKB = s.peakRSS()
+	s.saveHeapProfile(label + " heap")
 	return out
 }
 
