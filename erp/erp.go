@@ -58,6 +58,14 @@ type Bounded interface {
 	BoundedByContext()
 }
 
+// InMemory is the optional promise that PendingCharges answers from memory
+// at once, without I/O or waiting (erp/file, erp/demo). erp/guard then calls
+// it on the caller's goroutine: coalescing such calls would cost more than
+// it saves.
+type InMemory interface {
+	AnswersFromMemory()
+}
+
 // HealthChecker is the optional ability to tell whether the ERP is reachable.
 type HealthChecker interface {
 	// Check returns nil when the source can answer lookups now.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -42,5 +43,25 @@ func TestTrackedCacheNeverOutlivesAWrite(t *testing.T) {
 	}
 	if tr, _ := s.Tracked(ctx, refs); len(tr) != 1 {
 		t.Fatalf("after a release: %+v; want TC-2 forgotten", tr)
+	}
+}
+
+// The write-back worker polls an idle queue all day: a poll that finds
+// nothing must not empty the cache, or every lookup reads the database.
+func TestIdleWritebackPollKeepsTrackedCache(t *testing.T) {
+	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+	ctx := context.Background()
+	refs := []string{"TC-9"}
+	if _, err := s.Tracked(ctx, refs); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.LeaseWriteback(ctx, time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("lease on an empty queue: %v, want ErrNotFound", err)
+		}
+	}
+	hits := s.cache.hits.Load()
+	if _, err := s.Tracked(ctx, refs); err != nil || s.cache.hits.Load() != hits+1 {
+		t.Fatalf("after idle polls: %v, hits %d; want a cache hit", err, s.cache.hits.Load()-hits)
 	}
 }

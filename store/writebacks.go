@@ -64,6 +64,18 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	}
 	now := s.now()
 	until := now.Add(leaseFor)
+	// An idle queue is what most polls find: a read tells it, so that it
+	// costs no write transaction (on SQLite each one also empties the cache
+	// of tracked refs that keeps lookups off the database).
+	var due []int64
+	if err := s.read.WithContext(ctx).Model(&models.WritebackRow{}).
+		Where("state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)", models.WritebackPending, now, now).
+		Limit(1).Pluck("id", &due).Error; err != nil {
+		return Writeback{}, translate(op, err)
+	}
+	if len(due) == 0 {
+		return Writeback{}, translate(op, gorm.ErrRecordNotFound)
+	}
 	var row models.WritebackRow
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)",

@@ -202,6 +202,12 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 		}
 	}
 
+	// An in-memory source answers at once: no call worth sharing, and no
+	// goroutine to hand the lookup to.
+	if _, ok := s.src.(erp.InMemory); ok {
+		return s.call(ctx, idNumber)
+	}
+
 	// The shared call must not die with whichever caller happened to start
 	// it, or every caller waiting on it would fail too. So two things
 	// together:
@@ -233,12 +239,12 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 }
 
 // BoundedByContext marks the guard as erp.Bounded: PendingCharges returns
-// when its caller's ctx is done (DoChan) and fetch recovers panics.
+// when its caller's ctx is done (DoChan), or at once for an erp.InMemory
+// source, and call recovers panics.
 func (s *Source) BoundedByContext() {}
 
-// fetch makes the one call to the source that concurrent lookups share, and
-// counts it. Its result is never handed out as is: the cache and each caller
-// take their own copy.
+// fetch makes the one call to the source that concurrent lookups share.
+// Its result is never handed out as is: each caller takes its own copy.
 func (s *Source) fetch(ctx context.Context, idNumber string) ([]erp.Charge, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -246,7 +252,12 @@ func (s *Source) fetch(ctx context.Context, idNumber string) ([]erp.Charge, erro
 	}
 	callCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
+	return s.call(callCtx, idNumber)
+}
 
+// call asks the source through the breaker under ctx, counts and times the
+// call, and caches a copy of the answer.
+func (s *Source) call(callCtx context.Context, idNumber string) ([]erp.Charge, error) {
 	var gen uint64
 	if s.cache != nil {
 		gen = s.cache.generation()

@@ -29,6 +29,11 @@ func (f *fakeSource) PendingCharges(ctx context.Context, idNumber string) ([]erp
 	return f.pending(ctx, idNumber)
 }
 
+// fakeInMemory adds erp.InMemory.
+type fakeInMemory struct{ fakeSource }
+
+func (*fakeInMemory) AnswersFromMemory() {}
+
 // fakeRecorder adds erp.PaymentRecorder.
 type fakeRecorder struct {
 	fakeSource
@@ -182,6 +187,62 @@ func TestCoalescing(t *testing.T) {
 				t.Errorf("got coalesced = %v, want %v", got, wantCoalesced)
 			}
 		})
+	}
+}
+
+// An in-memory source is called by each caller itself: two concurrent
+// lookups of one customer are two calls, both under way at once, and a
+// panic is still an ErrUnavailable. Its answers are still cached.
+func TestInMemorySourceIsCalledDirectly(t *testing.T) {
+	var inFlight, most, calls atomic.Int32
+	both := make(chan struct{})
+	var once sync.Once
+	inner := &fakeInMemory{fakeSource{pending: func(_ context.Context, id string) ([]erp.Charge, error) {
+		calls.Add(1)
+		if id == "666" {
+			panic("bug")
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		if n > most.Load() {
+			most.Store(n)
+		}
+		if n == 2 {
+			once.Do(func() { close(both) })
+		}
+		select {
+		case <-both:
+		case <-time.After(time.Second):
+		}
+		return []erp.Charge{{RefPayment: "R-" + id}}, nil
+	}}}
+	g := New(inner, Options{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			got, err := g.PendingCharges(t.Context(), "1001")
+			if err != nil || len(got) != 1 || got[0].RefPayment != "R-1001" {
+				t.Errorf("got %v, %v", got, err)
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() != 2 {
+		t.Errorf("at most %d calls at once, want 2 (no coalescing)", most.Load())
+	}
+	if _, err := g.PendingCharges(t.Context(), "666"); !errors.Is(err, erp.ErrUnavailable) {
+		t.Errorf("panicking in-memory source: got %v, want ErrUnavailable", err)
+	}
+
+	cached := New(inner, Options{CacheTTL: time.Minute})
+	calls.Store(0)
+	for range 3 {
+		if _, err := cached.PendingCharges(t.Context(), "2002"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Errorf("cached in-memory source called %d times, want 1", calls.Load())
 	}
 }
 
