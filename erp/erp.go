@@ -58,12 +58,19 @@ type Bounded interface {
 	BoundedByContext()
 }
 
-// InMemory is the optional promise that PendingCharges answers from memory
-// at once, without I/O or waiting (erp/file, erp/demo). erp/guard then calls
-// it on the caller's goroutine: coalescing such calls would cost more than
-// it saves.
+// InMemory is the optional ability to say that PendingCharges answers from
+// memory at once, without I/O or waiting (erp/file, erp/demo), when
+// AnswersFromMemory is true. Such a call needs neither a timeout nor a
+// goroutine of its own, and coalescing it would cost more than it saves.
+// erp/guard forwards the answer of the source it wraps.
 type InMemory interface {
-	AnswersFromMemory()
+	AnswersFromMemory() bool
+}
+
+// AnswersFromMemory reports whether src promises in-memory answers.
+func AnswersFromMemory(src Source) bool {
+	m, ok := src.(InMemory)
+	return ok && m.AnswersFromMemory()
 }
 
 // HealthChecker is the optional ability to tell whether the ERP is reachable.

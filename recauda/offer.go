@@ -223,17 +223,24 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 
 // pendingCharges asks the source under ERPTimeout. Unless the source is
 // erp.Bounded, the call runs apart, so that a source which ignores its
-// context (or panics) still cannot hang or crash the lookup.
+// context (or panics) still cannot hang or crash the lookup. A source that
+// answers from memory has nothing to time out.
 func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
-	defer cancel()
 	var (
 		charges []erp.Charge
 		err     error
 	)
-	if _, bounded := s.source.(erp.Bounded); bounded {
+	_, bounded := s.source.(erp.Bounded)
+	switch {
+	case bounded && s.inMemory:
 		charges, err = s.source.PendingCharges(ctx, idNumber)
-	} else {
+	case bounded:
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
+		defer cancel()
+		charges, err = s.source.PendingCharges(ctx, idNumber)
+	default:
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
+		defer cancel()
 		charges, err = s.pendingChargesApart(ctx, idNumber)
 	}
 	if err != nil {

@@ -44,6 +44,8 @@ type Service struct {
 	// canRecord says whether paid charges get a write-back job.
 	canRecord   bool
 	onWriteback func()
+	// inMemory: the source answers from memory at once (erp.InMemory).
+	inMemory bool
 }
 
 // New wires a Service.
@@ -54,7 +56,8 @@ func New(source erp.Source, st *store.Store, v *validation.Validator, cfg Config
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log, canRecord: CanRecord(source)}
+	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log, canRecord: CanRecord(source),
+		inMemory: erp.AnswersFromMemory(source)}
 }
 
 // CanRecord reports whether source can write payments back: it implements

@@ -205,7 +205,7 @@ func (s *Source) changed() bool {
 
 // AnswersFromMemory marks the source as erp.InMemory: lookups read the
 // content held in memory, never the disk.
-func (s *Source) AnswersFromMemory() {}
+func (s *Source) AnswersFromMemory() bool { return true }
 
 // PendingCharges returns the charges whose id_number is idNumber, in file
 // order, from the last good read of the file.

@@ -100,6 +100,9 @@ type Source struct {
 	breaker     *gobreaker.CircuitBreaker[[]erp.Charge]
 	metrics     *sourceMetrics // nil when there are no metrics
 	logger      *slog.Logger
+	// inMemory: the source answers from memory (erp.InMemory), so it is
+	// called on the caller's goroutine, without coalescing.
+	inMemory bool
 }
 
 var (
@@ -115,6 +118,7 @@ func New(src erp.Source, opts Options) *Source {
 		name:        opts.Name,
 		callTimeout: opts.CallTimeout,
 		logger:      opts.Logger,
+		inMemory:    erp.AnswersFromMemory(src),
 	}
 	if s.name == "" {
 		s.name = DefaultName
@@ -204,7 +208,7 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 
 	// An in-memory source answers at once: no call worth sharing, and no
 	// goroutine to hand the lookup to.
-	if _, ok := s.src.(erp.InMemory); ok {
+	if s.inMemory {
 		return s.call(ctx, idNumber)
 	}
 
@@ -237,6 +241,9 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 		return nil, s.callerGone(ctx.Err())
 	}
 }
+
+// AnswersFromMemory forwards the wrapped source's erp.InMemory answer.
+func (s *Source) AnswersFromMemory() bool { return s.inMemory }
 
 // BoundedByContext marks the guard as erp.Bounded: PendingCharges returns
 // when its caller's ctx is done (DoChan), or at once for an erp.InMemory

@@ -32,7 +32,7 @@ func (f *fakeSource) PendingCharges(ctx context.Context, idNumber string) ([]erp
 // fakeInMemory adds erp.InMemory.
 type fakeInMemory struct{ fakeSource }
 
-func (*fakeInMemory) AnswersFromMemory() {}
+func (*fakeInMemory) AnswersFromMemory() bool { return true }
 
 // fakeRecorder adds erp.PaymentRecorder.
 type fakeRecorder struct {
@@ -217,6 +217,9 @@ func TestInMemorySourceIsCalledDirectly(t *testing.T) {
 		return []erp.Charge{{RefPayment: "R-" + id}}, nil
 	}}}
 	g := New(inner, Options{})
+	if !erp.AnswersFromMemory(g) || erp.AnswersFromMemory(New(&fakeSource{}, Options{})) {
+		t.Error("the guard does not forward its source's AnswersFromMemory")
+	}
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
