@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"recauda-bridge/recauda"
@@ -37,6 +38,11 @@ func FuzzIDNumberParam(f *testing.F) {
 		}
 		if len(id) < 5 || len(id) > 20 {
 			t.Fatalf("accepted %q (len %d)", id, len(id))
+		}
+		// The fast path for "id_number=<digits>" must agree with the
+		// general parse.
+		if q, err := url.ParseQuery(raw); err != nil || len(q["id_number"]) == 0 || q["id_number"][0] != id {
+			t.Fatalf("%q gave %q; url.ParseQuery gives %v, %v", raw, id, q["id_number"], err)
 		}
 		for i := 0; i < len(id); i++ {
 			if id[i] < '0' || id[i] > '9' {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -58,6 +59,10 @@ func idNumberParam(rawQuery string) (string, error) {
 		return "", &APIError{Status: http.StatusRequestURITooLong, Code: "query_too_long",
 			Message: "the query string is too long",
 			Details: []ErrorDetail{{Field: "id_number", Rule: "max_length", Message: "the query string must be at most 512 bytes"}}}
+	}
+	// What Efipay sends, "id_number=<digits>", needs no general parsing.
+	if v, ok := strings.CutPrefix(rawQuery, "id_number="); ok && recauda.ValidateIDNumber(v) == nil {
+		return v, nil
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {

@@ -238,23 +238,34 @@ const (
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		res := c.Response()
-		res.Before(func() {
-			h := res.Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "no-referrer")
-			if h.Get("Content-Security-Policy") == "" {
-				csp := cspData
-				if strings.HasPrefix(strings.ToLower(h.Get(echo.HeaderContentType)), echo.MIMETextHTML) {
-					csp = cspHTML
-				}
-				h.Set("Content-Security-Policy", csp)
-			}
-			if h.Get(echo.HeaderCacheControl) == "" {
-				h.Set(echo.HeaderCacheControl, "no-store")
-			}
-		})
+		res.Before(func() { setSecurityHeaders(res.Header()) })
 		return next(c)
+	}
+}
+
+// The headers' values, shared by every answer: net/http only reads them,
+// and a handler's Set or Add replaces or copies them. Keys are canonical, so
+// the map is written without canonicalizing them on every request.
+var (
+	nosniff, deny, noReferrer  = []string{"nosniff"}, []string{"DENY"}, []string{"no-referrer"}
+	noStore                    = []string{"no-store"}
+	cspDataValue, cspHTMLValue = []string{cspData}, []string{cspHTML}
+)
+
+func setSecurityHeaders(h http.Header) {
+	h["X-Content-Type-Options"] = nosniff
+	h["X-Frame-Options"] = deny
+	h["Referrer-Policy"] = noReferrer
+	if len(h["Content-Security-Policy"]) == 0 {
+		csp := cspDataValue
+		if ct := h[echo.HeaderContentType]; len(ct) > 0 && len(ct[0]) >= len(echo.MIMETextHTML) &&
+			strings.EqualFold(ct[0][:len(echo.MIMETextHTML)], echo.MIMETextHTML) {
+			csp = cspHTMLValue
+		}
+		h["Content-Security-Policy"] = csp
+	}
+	if len(h[echo.HeaderCacheControl]) == 0 {
+		h[echo.HeaderCacheControl] = noStore
 	}
 }
 

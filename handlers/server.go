@@ -142,6 +142,9 @@ func accessLog(log *slog.Logger, lookupToken string) echo.MiddlewareFunc {
 			if res.Status >= 500 {
 				level = slog.LevelError
 			}
+			if !log.Enabled(req.Context(), level) {
+				return nil
+			}
 			log.Log(req.Context(), level, "request",
 				"method", req.Method, "path", logPath(req.URL.Path, lookupToken), "status", res.Status,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes", res.Size)
