@@ -203,17 +203,22 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	held := slices.SortedFunc(slices.Values(req.HeldBack), func(a, b HeldBack) int {
 		return cmp.Or(strings.Compare(a.RefPayment, b.RefPayment), strings.Compare(a.IDNumber, b.IDNumber))
 	})
+	// The statements are built here, by the caller, so that the committer
+	// (on SQLite, one goroutine for every writer) only runs them.
+	claims := make([]statement, 0, (len(offers)+chunk-1)/chunk)
+	for start := 0; start < len(offers); start += chunk {
+		claims = append(claims, claimStatement(offers[start:min(start+chunk, len(offers))], now, offerAfter))
+	}
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, held, now); err != nil {
 			return err
 		}
-		for start := 0; start < len(offers); start += chunk {
-			part := offers[start:min(start+chunk, len(offers))]
-			won, err := claimChunk(tx, part, now, offerAfter)
+		for _, st := range claims {
+			won, err := s.claimChunk(tx, st)
 			if err != nil {
 				return err
 			}
-			if err := recordSends(tx, won, now); err != nil {
+			if err := s.recordSends(tx, won, now); err != nil {
 				return err
 			}
 			for _, w := range won {
@@ -227,8 +232,12 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		}
 		if len(claim.Refs) > 0 && len(req.Offers) > 0 {
 			// A record that was held back and now goes out is fixed.
-			return tx.Exec(`DELETE FROM held_back WHERE id_number = ? AND ref_payment IN ?`,
-				req.Offers[0].IDNumber, claim.Refs).Error
+			args := make([]any, 0, 1+len(claim.Refs))
+			args = append(args, req.Offers[0].IDNumber)
+			for _, r := range claim.Refs {
+				args = append(args, r)
+			}
+			return s.txExec(tx, `DELETE FROM held_back WHERE id_number = ? AND ref_payment IN (`+placeholders(len(claim.Refs))+`)`, args...)
 		}
 		return nil
 	})
@@ -244,7 +253,15 @@ type wonRow struct {
 	SendCount  int
 }
 
-func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Time) ([]wonRow, error) {
+// statement is one SQL statement and its arguments.
+type statement struct {
+	query string
+	args  []any
+}
+
+// claimStatement is the one statement that claims offers: it inserts the
+// refs never seen and re-offers those due again, and returns what it won.
+func claimStatement(offers []Offer, now time.Time, offerAfter *time.Time) statement {
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
@@ -276,12 +293,16 @@ func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Tim
 		AND charges.offer_after <= ?
 	RETURNING id, ref_payment, send_count`)
 	args = append(args, now)
-	rows, err := tx.Raw(sb.String(), args...).Rows()
+	return statement{query: sb.String(), args: args}
+}
+
+func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]wonRow, error) {
+	rows, err := s.txRows(tx, st.query, st.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	won := make([]wonRow, 0, len(offers))
+	won := make([]wonRow, 0, len(st.args)/16)
 	for rows.Next() {
 		var w wonRow
 		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount); err != nil {
@@ -292,7 +313,7 @@ func claimChunk(tx *gorm.DB, offers []Offer, now time.Time, offerAfter *time.Tim
 	return won, rows.Err()
 }
 
-func recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
+func (s *Store) recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
 	if len(won) == 0 {
 		return nil
 	}
@@ -310,7 +331,12 @@ func recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
 		sb.WriteString("(?, ?, '', '', ?, ?)")
 		args = append(args, w.ID, kind, "send #"+strconv.Itoa(w.SendCount), now)
 	}
-	return tx.Exec(sb.String(), args...).Error
+	return s.txExec(tx, sb.String(), args...)
+}
+
+// placeholders is "?, ?, ..." n times.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -32,7 +33,12 @@ type committer struct {
 	// database/sql Tx would prepare every statement again.
 	db   *gorm.DB
 	conn *sql.Conn
-	jobs chan *writeJob
+	// stmts are statements prepared on conn, by text, for the hot writes
+	// (txRows, txExec) and the transaction control below: run straight
+	// through database/sql, without gorm building each statement anew.
+	// Only the committer's goroutine uses them, until close.
+	stmts map[string]*sql.Stmt
+	jobs  chan *writeJob
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
@@ -50,7 +56,7 @@ func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*commit
 		conn.Close()
 		return nil, err
 	}
-	c := &committer{db: db, conn: conn, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
+	c := &committer{db: db, conn: conn, stmts: map[string]*sql.Stmt{}, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
 	return c, nil
@@ -105,6 +111,29 @@ func (c *committer) loop() {
 	}
 }
 
+// stmt returns query prepared on the pinned connection.
+func (c *committer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// exec runs a statement on the pinned connection.
+func (c *committer) exec(ctx context.Context, query string, args ...any) error {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
 func (c *committer) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
 	finish := func(shared error) {
@@ -115,30 +144,31 @@ func (c *committer) commit(batch []*writeJob) {
 			j.done <- errs[i]
 		}
 	}
-	if err := c.db.Exec("BEGIN IMMEDIATE").Error; err != nil {
+	ctx := context.Background()
+	if err := c.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		finish(err)
 		return
 	}
 	for i, j := range batch {
-		if err := c.db.Exec("SAVEPOINT job").Error; err != nil {
+		if err := c.exec(ctx, "SAVEPOINT job"); err != nil {
 			errs[i] = err
 			continue
 		}
 		if err := j.fn(c.db.WithContext(j.ctx)); err != nil {
 			errs[i] = err
-			if rerr := c.db.Exec("ROLLBACK TO SAVEPOINT job").Error; rerr != nil {
+			if rerr := c.exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
 				// The transaction is unusable: the whole batch fails.
-				c.db.Exec("ROLLBACK")
+				_ = c.exec(ctx, "ROLLBACK")
 				finish(rerr)
 				return
 			}
 		}
-		if err := c.db.Exec("RELEASE SAVEPOINT job").Error; err != nil && errs[i] == nil {
+		if err := c.exec(ctx, "RELEASE SAVEPOINT job"); err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}
-	if err := c.db.Exec("COMMIT").Error; err != nil {
-		c.db.Exec("ROLLBACK")
+	if err := c.exec(ctx, "COMMIT"); err != nil {
+		_ = c.exec(ctx, "ROLLBACK")
 		finish(err)
 		return
 	}
@@ -156,6 +186,9 @@ func (c *committer) close() {
 		// here, synchronously: the cache's own Close closes them in
 		// goroutines, which may run after the connection is gone, and a
 		// statement closed then is never finalized.
+		for _, st := range c.stmts {
+			st.Close()
+		}
 		if ps, ok := c.db.ConnPool.(*gorm.PreparedStmtDB); ok {
 			for _, key := range ps.Stmts.Keys() {
 				if st, ok := ps.Stmts.Get(key); ok {
@@ -166,6 +199,57 @@ func (c *committer) close() {
 		}
 		c.conn.Close()
 	})
+}
+
+// txRows runs a query inside a write transaction's fn: on SQLite straight
+// on the committer's connection, as a statement prepared once; elsewhere
+// through tx. Only for statements without slice arguments (no "IN ?").
+func (s *Store) txRows(tx *gorm.DB, query string, args ...any) (*sql.Rows, error) {
+	if s.committer == nil {
+		return tx.Raw(query, args...).Rows()
+	}
+	ctx := tx.Statement.Context
+	st, err := s.committer.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// errNoRow: a txScan or insertReturningID query returned no row.
+var errNoRow = errors.New("store: no row")
+
+// txScan runs a query that returns one row and scans it into dest.
+func (s *Store) txScan(tx *gorm.DB, dest []any, query string, args ...any) error {
+	rows, err := s.txRows(tx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errNoRow
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// insertReturningID runs an INSERT ... RETURNING id; errNoRow when it
+// inserted nothing (ON CONFLICT DO NOTHING).
+func (s *Store) insertReturningID(tx *gorm.DB, id *int64, query string, args ...any) error {
+	return s.txScan(tx, []any{id}, query, args...)
+}
+
+// txExec is txRows for statements that return no rows.
+func (s *Store) txExec(tx *gorm.DB, query string, args ...any) error {
+	if s.committer == nil {
+		return tx.Exec(query, args...).Error
+	}
+	return s.committer.exec(tx.Statement.Context, query, args...)
 }
 
 // writeTx runs fn in a write transaction: grouped with others on SQLite, a

@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"recauda-bridge/models"
 )
@@ -99,7 +99,11 @@ func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (S
 			return err
 		}
 		ev.Outcome, ev.Detail = res.Outcome, res.Detail
-		if err := tx.Create(&ev).Error; err != nil {
+		if err := s.insertReturningID(tx, &ev.ID, `INSERT INTO webhook_events (received_at, body, body_hash, transaction_id,
+			status, amount, currency_type, production, payment_method, ref_payment, charge_id, outcome, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ev.ReceivedAt, ev.Body, ev.BodyHash, ev.TransactionID, ev.Status, ev.Amount, ev.CurrencyType, ev.Production,
+			ev.PaymentMethod, ev.RefPayment, ev.ChargeID, ev.Outcome, ev.Detail); err != nil {
 			return err
 		}
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
@@ -120,61 +124,79 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	if len(d.References) == 0 {
 		return models.OutcomeUnmatched, "the webhook carries no reference", nil
 	}
-	q := tx.Where("ref_payment IN ?", d.References)
+	// Hand-written statements: this runs in the committer, one webhook
+	// after another, and gorm's reflection was most of its time.
+	query := `SELECT id, ref_payment, parent_ref, id_number, payer_name, status, amount, paid_amount, currency_type,
+		advance_allowed, transaction_id, payload FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
 	if s.dialect == Postgres {
 		// Two replicas applying events of one charge take turns.
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		query += " FOR UPDATE"
 	}
-	var rows []models.ChargeRow
-	if err := q.Find(&rows).Error; err != nil {
+	refArgs := make([]any, len(d.References))
+	for i, r := range d.References {
+		refArgs[i] = r
+	}
+	rows, err := s.txRows(tx, query, refArgs...)
+	if err != nil {
 		return "", "", err
 	}
-	switch len(rows) {
+	var found []ChargeState
+	for rows.Next() {
+		var c ChargeState
+		if err := rows.Scan(&c.ID, &c.RefPayment, &c.ParentRef, &c.IDNumber, &c.PayerName, &c.Status, &c.Amount,
+			&c.PaidAmount, &c.Currency, &c.AdvanceAllowed, &c.TransactionID, &c.Payload); err != nil {
+			rows.Close()
+			return "", "", err
+		}
+		found = append(found, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", "", err
+	}
+	switch len(found) {
 	case 0:
 		return models.OutcomeUnmatched, "no tracked ref_payment among references " + strings.Join(d.References, ", "), nil
 	case 1:
 	default:
-		refs := make([]string, len(rows))
-		for i, r := range rows {
+		refs := make([]string, len(found))
+		for i, r := range found {
 			refs[i] = r.RefPayment
 		}
 		return models.OutcomeUnmatched, "ambiguous: references match several charges: " + strings.Join(refs, ", "), nil
 	}
-	c := rows[0]
+	c := found[0]
 	ev.ChargeID, ev.RefPayment = &c.ID, c.RefPayment
 
-	var seen int64
-	if err := tx.Model(&models.WebhookEventRow{}).
-		Where("charge_id = ? AND transaction_id = ? AND status = ? AND outcome <> ?", c.ID, d.TransactionID, d.Status, models.OutcomeDuplicate).
-		Count(&seen).Error; err != nil {
+	var seen bool
+	if err := s.txScan(tx, []any{&seen}, `SELECT EXISTS (SELECT 1 FROM webhook_events
+		WHERE charge_id = ? AND transaction_id = ? AND status = ? AND outcome <> ?)`,
+		c.ID, d.TransactionID, d.Status, models.OutcomeDuplicate); err != nil {
 		return "", "", err
 	}
-	if seen > 0 {
+	if seen {
 		return models.OutcomeDuplicate, "transaction " + d.TransactionID + " with status " + d.Status + " was received before", nil
 	}
 
-	dec := decide(ChargeState{
-		ID: c.ID, RefPayment: c.RefPayment, ParentRef: c.ParentRef, IDNumber: c.IDNumber, PayerName: c.PayerName,
-		Status: c.Status, Amount: c.Amount, PaidAmount: c.PaidAmount, Currency: c.CurrencyType,
-		AdvanceAllowed: c.AdvanceAllowed, TransactionID: c.TransactionID, Payload: c.Payload,
-	})
-	updates := map[string]any{"updated_at": now}
+	dec := decide(c)
+	set := []string{"updated_at = ?"}
+	args := []any{now}
 	if dec.NewStatus != "" {
-		updates["status"] = dec.NewStatus
+		set, args = append(set, "status = ?"), append(args, dec.NewStatus)
 	}
 	if dec.PaidAmount != nil {
-		updates["paid_amount"] = dec.PaidAmount.String()
+		set, args = append(set, "paid_amount = ?"), append(args, dec.PaidAmount.String())
 	}
 	if dec.PaidAt != nil {
-		updates["paid_at"] = *dec.PaidAt
+		set, args = append(set, "paid_at = ?"), append(args, *dec.PaidAt)
 	}
 	if dec.TransactionID != "" {
-		updates["transaction_id"] = dec.TransactionID
+		set, args = append(set, "transaction_id = ?"), append(args, dec.TransactionID)
 	}
 	if dec.OfferNow {
-		updates["offer_after"] = now
+		set, args = append(set, "offer_after = ?"), append(args, now)
 	}
-	if err := tx.Model(&models.ChargeRow{}).Where("id = ?", c.ID).Updates(updates).Error; err != nil {
+	if err := s.txExec(tx, "UPDATE charges SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, c.ID)...); err != nil {
 		return "", "", err
 	}
 	to := c.Status
@@ -185,22 +207,25 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	if dec.Detail != "" {
 		line += ": " + dec.Detail
 	}
-	if err := tx.Create(&models.ChargeEventRow{ChargeID: c.ID, Kind: "webhook", FromStatus: c.Status, ToStatus: to, Detail: line, CreatedAt: now}).Error; err != nil {
+	const insertEvent = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+	if err := s.txExec(tx, insertEvent, c.ID, "webhook", c.Status, to, line, now); err != nil {
 		return "", "", err
 	}
 	if dec.Writeback != nil {
-		job := models.WritebackRow{
-			ChargeID: c.ID, RefPayment: c.RefPayment, TransactionID: d.TransactionID, Payment: string(dec.Writeback),
-			State: models.WritebackPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
-		}
-		r := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job)
-		if r.Error != nil {
-			return "", "", r.Error
-		}
-		if r.RowsAffected > 0 {
-			res.WritebackID = job.ID
-			if err := tx.Create(&models.ChargeEventRow{ChargeID: c.ID, Kind: "writeback_enqueued", FromStatus: to, ToStatus: to,
-				Detail: fmt.Sprintf("write-back #%d queued for transaction %s", job.ID, d.TransactionID), CreatedAt: now}).Error; err != nil {
+		// A job for this (ref, transaction) already queued stays as it is.
+		var jobID int64
+		err := s.insertReturningID(tx, &jobID, `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state,
+			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`,
+			c.ID, c.RefPayment, d.TransactionID, string(dec.Writeback), models.WritebackPending, now, now, now)
+		switch {
+		case errors.Is(err, errNoRow):
+		case err != nil:
+			return "", "", err
+		default:
+			res.WritebackID = jobID
+			if err := s.txExec(tx, insertEvent, c.ID, "writeback_enqueued", to, to,
+				fmt.Sprintf("write-back #%d queued for transaction %s", jobID, d.TransactionID), now); err != nil {
 				return "", "", err
 			}
 		}
