@@ -39,9 +39,9 @@ type committer struct {
 	// Only the committer's goroutine uses them, until close.
 	stmts map[string]*sql.Stmt
 	jobs  chan *writeJob
-	stop chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	stop  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
 }
 
 func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*committer, error) {
