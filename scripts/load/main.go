@@ -4,19 +4,23 @@
 //   - ceiling: a bare Echo handler returning fixed bytes (scripts/load/ceiling);
 //   - steady state: lookups of customers whose charges were all sent already;
 //   - steady state at half that rate (open loop): latency p50/p99;
+//     these three in rounds (-rounds), the ceiling right before the bridge
+//     each time, so that a machine whose speed drifts (a shared VM) drifts
+//     for both; medians are reported;
 //   - first offers: every lookup claims 3 new refs;
 //   - webhook intake: signed approved webhooks, each durable before its 200;
 //   - the same on PostgreSQL when -pg is given;
 //   - optionally (-big N) steady state with N refs already tracked.
 //
 // Usage: go run ./scripts/load -duration 10s -concurrency 32 [-pg DSN] [-big 10000000]
-// [-only sqlite,pg,big] [-profile DIR]
+// [-rounds 3] [-only sqlite,pg,big] [-profile DIR]
 //
 // Everything runs on loopback, bounded in time.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
@@ -108,7 +112,7 @@ func closedLoop(name string, concurrency int, d time.Duration, next func(i int64
 // is measured from when its request was due, so a slow server is charged
 // for the queue it causes (no coordinated omission).
 func openLoop(name string, rate float64, d time.Duration, next func(i int64) (*http.Request, bool)) result {
-	const workers = 256
+	const workers = 128
 	type ticket struct {
 		due time.Time
 		req *http.Request
@@ -347,32 +351,61 @@ func writeCSV(path string, customers int) {
 	}
 }
 
+// bridgeRun is what one tracking store measured. The closed-loop steady
+// state and the open-loop half rate ran in rounds, each round measuring the
+// ceiling right before the bridge (at the same rate, for the open loop),
+// so that both see the same machine; the table shows medians.
 type bridgeRun struct {
-	steady, half, first, webhooks result
-	rssKB                         int
+	label           string
+	ceiling, steady []result // closed loop, per round
+	ceilHalf, half  []result // open loop at half the median steady rate, per round
+	first, webhooks result
+	rssKB           int
 }
 
-// runBridge measures one tracking store. warm customers [0, warm) are
-// served once before the steady-state runs; first offers walk the rest.
-func runBridge(bin, dir, label, databaseURL, csv string, warm, customers int, d time.Duration, conc int) bridgeRun {
+// median returns the result with the median requests per second (or, with
+// byP99, the median p99) of rs.
+func median(rs []result, byP99 bool) result {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b result) int {
+		if byP99 {
+			return cmp.Compare(a.pct(0.99), b.pct(0.99))
+		}
+		return cmp.Compare(a.rps(), b.rps())
+	})
+	return sorted[len(sorted)/2]
+}
+
+// runBridge measures one tracking store against the ceiling server at
+// ceilingAddr. warm customers [0, warm) are served once before the
+// steady-state runs; first offers walk the rest.
+func runBridge(bin, dir, label, databaseURL, csv, ceilingAddr string, warm, customers int, d time.Duration, conc, rounds int) bridgeRun {
 	env := []string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "LOG_LEVEL=error", "RESEND_AFTER=24h"}
 	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
 	defer s.stop()
-	var out bridgeRun
+	out := bridgeRun{label: label}
 	warmed := closedLoop("warm", conc, time.Hour, func(i int64) (*http.Request, bool) {
 		return lookupReq(s.addr, int(i)), int(i) < warm
 	})
 	if warmed.errors > 0 {
 		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
 	}
-	out.steady = s.profiled(label+" steady state", d, func() result {
-		return closedLoop(label+" steady state", conc, d, func(int64) (*http.Request, bool) {
-			return lookupReq(s.addr, rand.IntN(warm)), true
-		})
-	})
-	out.half = openLoop(label+" steady state at half rate", out.steady.rps()/2, d, func(int64) (*http.Request, bool) {
-		return lookupReq(s.addr, rand.IntN(warm)), true
-	})
+	ceilingReq := func(int64) (*http.Request, bool) { return lookupReq(ceilingAddr, 1), true }
+	steadyReq := func(int64) (*http.Request, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
+	for r := range rounds {
+		out.ceiling = append(out.ceiling, closedLoop("ceiling", conc, d, ceilingReq))
+		measure := func() result { return closedLoop(label+" steady state", conc, d, steadyReq) }
+		if r == 0 {
+			out.steady = append(out.steady, s.profiled(label+" steady state", d, measure))
+		} else {
+			out.steady = append(out.steady, measure())
+		}
+	}
+	half := median(out.steady, false).rps() / 2
+	for range rounds {
+		out.ceilHalf = append(out.ceilHalf, openLoop("ceiling at the same rate", half, d, ceilingReq))
+		out.half = append(out.half, openLoop(label+" steady state at half rate", half, d, steadyReq))
+	}
 	var firstDone atomic.Int64
 	out.first = s.profiled(label+" first offers", d, func() result {
 		return closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
@@ -406,6 +439,7 @@ func main() {
 	warm := flag.Int("warm", 1000, "customers served before the steady-state runs")
 	pg := flag.String("pg", "", "PostgreSQL DSN; when set, the runs repeat on PostgreSQL in a fresh schema")
 	big := flag.Int("big", 0, "also measure steady state with this many refs already tracked (e.g. 10000000)")
+	rounds := flag.Int("rounds", 3, "rounds of ceiling and steady state (closed loop, then open loop at half rate); medians are reported")
 	only := flag.String("only", "", "comma-separated subset of the bridge runs: sqlite, pg, big (the ceiling always runs; default: all that apply)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
 	flag.Parse()
@@ -426,21 +460,20 @@ func main() {
 	csv := filepath.Join(dir, "charges.csv")
 	writeCSV(csv, *customers)
 
+	// The ceiling server runs throughout, idle but for its own rounds.
 	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
+	defer cs.stop()
 	closedLoop("warm", *conc, time.Second, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
-	ceiling := closedLoop("ceiling", *conc, *duration, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
-	ceilingHalf := openLoop("ceiling at half rate", ceiling.rps()/2, *duration, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
-	cs.stop()
 
-	var sqliteRun, pgRun *bridgeRun
+	var runs []*bridgeRun
 	if want("sqlite") {
-		r := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, *warm, *customers, *duration, *conc)
-		sqliteRun = &r
+		r := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, cs.addr, *warm, *customers, *duration, *conc, *rounds)
+		runs = append(runs, &r)
 	}
 	if *pg != "" && want("pg") {
 		u := freshSchema(*pg)
-		r := runBridge(bin, dir, "PostgreSQL", u, csv, *warm, *customers, *duration, *conc)
-		pgRun = &r
+		r := runBridge(bin, dir, "PostgreSQL", u, csv, cs.addr, *warm, *customers, *duration, *conc, *rounds)
+		runs = append(runs, &r)
 	}
 	var bigSteady, smallSteady *result
 	if *big > 0 && want("big") {
@@ -448,32 +481,41 @@ func main() {
 		smallSteady, bigSteady = &s1, &s2
 	}
 
-	fmt.Printf("\nLoad test, %s per run, %d connections (closed loop), %d customers x %d charges, on %s\n\n",
-		*duration, *conc, *customers, perCustomer, hostLine())
-	fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | peak RSS |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	row := func(r result, rss int) {
-		mem := "-"
-		if rss > 0 {
-			mem = fmt.Sprintf("%.1f MiB", float64(rss)/1024)
+	fmt.Printf("\nLoad test, %s per run, %d rounds, %d connections (closed loop), %d customers x %d charges, on %s\n",
+		*duration, *rounds, *conc, *customers, perCustomer, hostLine())
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+	for _, r := range runs {
+		ceiling := median(r.ceiling, false)
+		fmt.Printf("\n%s; ratios to the median ceiling of its rounds (%.0f requests/s):\n\n", r.label, ceiling.rps())
+		fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | peak RSS |")
+		fmt.Println("|---|---|---|---|---|---|---|")
+		row := func(name string, x result, rss int) {
+			mem := "-"
+			if rss > 0 {
+				mem = fmt.Sprintf("%.1f MiB", float64(rss)/1024)
+			}
+			fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %s |\n", name, x.rps(), 100*x.rps()/ceiling.rps(),
+				ms(x.pct(0.50)), ms(x.pct(0.99)), x.errors, mem)
 		}
-		fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %s |\n", r.name, r.rps(), 100*r.rps()/ceiling.rps(),
-			r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond), r.errors, mem)
-	}
-	row(ceiling, 0)
-	row(ceilingHalf, 0)
-	for _, r := range []*bridgeRun{sqliteRun, pgRun} {
-		if r == nil {
-			continue
+		row(fmt.Sprintf("ceiling (median of %d)", len(r.ceiling)), ceiling, 0)
+		row(fmt.Sprintf("steady state (median of %d)", len(r.steady)), median(r.steady, false), 0)
+		row("ceiling at half the steady rate (median p99)", median(r.ceilHalf, true), 0)
+		row("steady state at half its rate (median p99)", median(r.half, true), 0)
+		row("first offers", r.first, 0)
+		row("webhook intake", r.webhooks, r.rssKB)
+		var per []string
+		for i := range r.steady {
+			per = append(per, fmt.Sprintf("%.0f/%.0f, p99 at half rate %s/%s", r.steady[i].rps(), r.ceiling[i].rps(),
+				ms(r.half[i].pct(0.99)), ms(r.ceilHalf[i].pct(0.99))))
 		}
-		row(r.steady, 0)
-		row(r.half, 0)
-		row(r.first, 0)
-		row(r.webhooks, r.rssKB)
+		fmt.Printf("\nRounds (steady/ceiling requests/s, p99 at half rate bridge/ceiling): %s\n", strings.Join(per, "; "))
 	}
 	if bigSteady != nil {
-		row(*smallSteady, smallSteady.rssKB)
-		row(*bigSteady, bigSteady.rssKB)
+		fmt.Println("\n| run | requests/s | p50 | p99 | errors | peak RSS |")
+		fmt.Println("|---|---|---|---|---|---|")
+		for _, x := range []*result{smallSteady, bigSteady} {
+			fmt.Printf("| %s | %.0f | %s | %s | %d | %.1f MiB |\n", x.name, x.rps(), ms(x.pct(0.50)), ms(x.pct(0.99)), x.errors, float64(x.rssKB)/1024)
+		}
 		fmt.Printf("\nSteady state with %d refs tracked is %.1f %% of the rate with 10,000.\n", *big, 100*bigSteady.rps()/smallSteady.rps())
 	}
 }
