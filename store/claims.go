@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,46 +206,110 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	})
 	// The statements are built here, by the caller, so that the committer
 	// (on SQLite, one goroutine for every writer) only runs them.
-	claims := make([]statement, 0, (len(offers)+chunk-1)/chunk)
+	works := make([]*claimWork, 0, (len(offers)+chunk-1)/chunk)
 	for start := 0; start < len(offers); start += chunk {
-		claims = append(claims, claimStatement(offers[start:min(start+chunk, len(offers))], now, offerAfter))
+		works = append(works, &claimWork{offers: offers[start:min(start+chunk, len(offers))], now: now, offerAfter: offerAfter})
 	}
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+	alone := func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, held, now); err != nil {
 			return err
 		}
-		for _, st := range claims {
-			won, err := s.claimChunk(tx, st)
-			if err != nil {
-				return err
-			}
-			if err := s.recordSends(tx, won, now); err != nil {
-				return err
-			}
-			for _, w := range won {
-				claim.Refs = append(claim.Refs, w.RefPayment)
-				if w.SendCount == 1 {
-					claim.firstSend = append(claim.firstSend, w.RefPayment)
-				} else {
-					claim.resent = append(claim.resent, w.RefPayment)
-				}
-			}
+		for _, w := range works {
+			w.won = nil
 		}
-		if len(claim.Refs) > 0 && len(req.Offers) > 0 {
-			// A record that was held back and now goes out is fixed.
-			args := make([]any, 0, 1+len(claim.Refs))
-			args = append(args, req.Offers[0].IDNumber)
-			for _, r := range claim.Refs {
-				args = append(args, r)
-			}
-			return s.txExec(tx, `DELETE FROM held_back WHERE id_number = ? AND ref_payment IN (`+placeholders(len(claim.Refs))+`)`, args...)
-		}
-		return nil
-	})
+		return s.runClaims(tx, works)
+	}
+	var err error
+	if len(held) == 0 && len(works) == 1 {
+		// The usual claim: the committer may run it in one statement with
+		// the other claims of its batch.
+		err = s.writeClaim(ctx, works[0], alone)
+	} else {
+		err = s.writeTx(ctx, alone)
+	}
 	if err != nil {
 		return Claim{}, translate("store: claim", err)
 	}
+	for _, w := range works {
+		for _, r := range w.won {
+			claim.Refs = append(claim.Refs, r.RefPayment)
+			if r.SendCount == 1 {
+				claim.firstSend = append(claim.firstSend, r.RefPayment)
+			} else {
+				claim.resent = append(claim.resent, r.RefPayment)
+			}
+		}
+	}
 	return claim, nil
+}
+
+// claimWork is up to chunk offers of one claim, all for one customer, and
+// the refs they won once the committer has run them.
+type claimWork struct {
+	offers     []Offer // in ref order
+	now        time.Time
+	offerAfter *time.Time
+	won        []wonRow
+}
+
+// runClaims claims the offers of works in statements of up to chunk rows
+// (several works per statement when they fit), records each send on the
+// charge's timeline, and clears the held-back records of what was won.
+// Each work's won is set. Two works offering the same ref: the first in
+// order wins it, unless it may not (another customer's, or not yet due)
+// and a later one may; one row is won by one work only.
+func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
+	for start := 0; start < len(works); {
+		end, rows := start, 0
+		for end < len(works) && (end == start || rows+len(works[end].offers) <= chunk) {
+			rows += len(works[end].offers)
+			end++
+		}
+		group := works[start:end]
+		start = end
+		won, err := s.claimChunk(tx, claimStatement(group))
+		if err != nil {
+			return err
+		}
+		events := make([]sendEvent, 0, len(won))
+		for _, r := range won {
+			w := claimant(group, r)
+			if w == nil {
+				return fmt.Errorf("claim returned %s for %s, which no claim offered", r.RefPayment, r.IDNumber)
+			}
+			w.won = append(w.won, r.wonRow)
+			events = append(events, sendEvent{row: r.wonRow, at: w.now})
+		}
+		if err := s.recordSends(tx, events); err != nil {
+			return err
+		}
+	}
+	// A record that was held back and now goes out is fixed.
+	var args []any
+	for _, w := range works {
+		for _, r := range w.won {
+			args = append(args, r.RefPayment, w.offers[0].IDNumber)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	pairs := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(args)/2), ", ")
+	return s.txExec(tx, `DELETE FROM held_back WHERE (ref_payment, id_number) IN (VALUES `+pairs+`)`, args...)
+}
+
+// claimant is the work of group a won row belongs to: the first that
+// offered its ref for its customer and has not been given it yet.
+func claimant(group []*claimWork, r claimedRow) *claimWork {
+	for _, w := range group {
+		if w.offers[0].IDNumber != r.IDNumber || slices.ContainsFunc(w.won, func(x wonRow) bool { return x.RefPayment == r.RefPayment }) {
+			continue
+		}
+		if slices.ContainsFunc(w.offers, func(o Offer) bool { return o.RefPayment == r.RefPayment }) {
+			return w
+		}
+	}
+	return nil
 }
 
 type wonRow struct {
@@ -253,27 +318,42 @@ type wonRow struct {
 	SendCount  int
 }
 
+// claimedRow is a row the claim statement returned.
+type claimedRow struct {
+	wonRow
+	IDNumber string
+}
+
+// sendEvent is the timeline entry of a won row, at its claim's time.
+type sendEvent struct {
+	row wonRow
+	at  time.Time
+}
+
 // statement is one SQL statement and its arguments.
 type statement struct {
 	query string
 	args  []any
 }
 
-// claimStatement is the one statement that claims offers: it inserts the
-// refs never seen and re-offers those due again, and returns what it won.
-func claimStatement(offers []Offer, now time.Time, offerAfter *time.Time) statement {
+// claimStatement is the one statement that claims the works' offers: it
+// inserts the refs never seen and re-offers those due again (each row is
+// judged at its own claim's time), and returns what it won.
+func claimStatement(works []*claimWork) statement {
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
 		paid_amount, parent_ref, created_at, updated_at) VALUES `)
-	args := make([]any, 0, len(offers)*16+1)
-	for i, o := range offers {
-		if i > 0 {
-			sb.WriteString(", ")
+	var args []any
+	for _, w := range works {
+		for _, o := range w.offers {
+			if len(args) > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)")
+			args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
+				o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), w.now, w.now, w.offerAfter, o.ParentRef, w.now, w.now)
 		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)")
-		args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
-			o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), now, now, offerAfter, o.ParentRef, now, now)
 	}
 	sb.WriteString(` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
@@ -290,22 +370,21 @@ func claimStatement(offers []Offer, now time.Time, offerAfter *time.Time) statem
 	WHERE charges.id_number = excluded.id_number
 		AND charges.status IN ('sent', 'failed', 'reversed')
 		AND charges.offer_after IS NOT NULL
-		AND charges.offer_after <= ?
-	RETURNING id, ref_payment, send_count`)
-	args = append(args, now)
+		AND charges.offer_after <= excluded.last_sent_at
+	RETURNING id, ref_payment, send_count, id_number`)
 	return statement{query: sb.String(), args: args}
 }
 
-func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]wonRow, error) {
+func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]claimedRow, error) {
 	rows, err := s.txRows(tx, st.query, st.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	won := make([]wonRow, 0, len(st.args)/16)
+	won := make([]claimedRow, 0, len(st.args)/16)
 	for rows.Next() {
-		var w wonRow
-		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount); err != nil {
+		var w claimedRow
+		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount, &w.IDNumber); err != nil {
 			return nil, err
 		}
 		won = append(won, w)
@@ -313,23 +392,23 @@ func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]wonRow, error) {
 	return won, rows.Err()
 }
 
-func (s *Store) recordSends(tx *gorm.DB, won []wonRow, now time.Time) error {
-	if len(won) == 0 {
+func (s *Store) recordSends(tx *gorm.DB, events []sendEvent) error {
+	if len(events) == 0 {
 		return nil
 	}
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `)
-	args := make([]any, 0, len(won)*4)
-	for i, w := range won {
+	args := make([]any, 0, len(events)*4)
+	for i, e := range events {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
 		kind := "sent"
-		if w.SendCount > 1 {
+		if e.row.SendCount > 1 {
 			kind = "resent"
 		}
 		sb.WriteString("(?, ?, '', '', ?, ?)")
-		args = append(args, w.ID, kind, "send #"+strconv.Itoa(w.SendCount), now)
+		args = append(args, e.row.ID, kind, "send #"+strconv.Itoa(e.row.SendCount), e.at)
 	}
 	return s.txExec(tx, sb.String(), args...)
 }

@@ -19,6 +19,9 @@ type writeJob struct {
 	ctx  context.Context
 	fn   func(tx *gorm.DB) error
 	done chan error
+	// claim, when set, is what fn does, in a form the committer may run in
+	// one statement with the batch's other claims (mergeClaims).
+	claim *claimWork
 }
 
 // committer runs SQLite's write transactions with group commit: one
@@ -39,9 +42,11 @@ type committer struct {
 	// Only the committer's goroutine uses them, until close.
 	stmts map[string]*sql.Stmt
 	jobs  chan *writeJob
-	stop  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+	// mergeClaims runs several jobs' claims as one; nil: each runs alone.
+	mergeClaims func(tx *gorm.DB, works []*claimWork) error
+	stop        chan struct{}
+	once        sync.Once
+	wg          sync.WaitGroup
 }
 
 func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*committer, error) {
@@ -65,11 +70,11 @@ func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*commit
 // do runs fn in a write transaction and returns once it is committed or has
 // failed. It waits for the outcome even when ctx is cancelled after the job
 // was queued, because the caller must know whether its write happened.
-func (c *committer) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (c *committer) do(ctx context.Context, fn func(tx *gorm.DB) error, claim *claimWork) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
+	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1), claim: claim}
 	select {
 	case c.jobs <- job:
 	case <-ctx.Done():
@@ -111,6 +116,47 @@ func (c *committer) loop() {
 	}
 }
 
+// errBatchLost: a savepoint could not be rolled back, so the whole
+// transaction is unusable and every job of the batch fails.
+var errBatchLost = errors.New("store: write transaction lost")
+
+// alone runs one job in a savepoint of its own: if it fails, it is rolled
+// back and only it reports the error.
+func (c *committer) alone(ctx context.Context, j *writeJob) error {
+	if err := c.exec(ctx, "SAVEPOINT job"); err != nil {
+		return err
+	}
+	err := j.fn(c.db.WithContext(j.ctx))
+	if err != nil {
+		if rerr := c.exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
+			return fmt.Errorf("%w: %w", errBatchLost, rerr)
+		}
+	}
+	if rerr := c.exec(ctx, "RELEASE SAVEPOINT job"); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// merge runs works' claims together in a savepoint. false: they failed
+// and were rolled back, each to be run alone; an error: the transaction is
+// unusable.
+func (c *committer) merge(ctx context.Context, works []*claimWork) (bool, error) {
+	if err := c.exec(ctx, "SAVEPOINT claims"); err != nil {
+		return false, nil
+	}
+	if err := c.mergeClaims(c.db.WithContext(ctx), works); err != nil {
+		for _, w := range works {
+			w.won = nil
+		}
+		if err := c.exec(ctx, "ROLLBACK TO SAVEPOINT claims"); err != nil {
+			return false, err
+		}
+		return false, c.exec(ctx, "RELEASE SAVEPOINT claims")
+	}
+	return true, c.exec(ctx, "RELEASE SAVEPOINT claims")
+}
+
 // stmt returns query prepared on the pinned connection.
 func (c *committer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := c.stmts[query]; ok {
@@ -149,22 +195,43 @@ func (c *committer) commit(batch []*writeJob) {
 		finish(err)
 		return
 	}
+	var claims []int
 	for i, j := range batch {
-		if err := c.exec(ctx, "SAVEPOINT job"); err != nil {
-			errs[i] = err
+		if j.claim != nil && c.mergeClaims != nil {
+			claims = append(claims, i)
 			continue
 		}
-		if err := j.fn(c.db.WithContext(j.ctx)); err != nil {
-			errs[i] = err
-			if rerr := c.exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
-				// The transaction is unusable: the whole batch fails.
-				_ = c.exec(ctx, "ROLLBACK")
-				finish(rerr)
-				return
-			}
+		errs[i] = c.alone(ctx, j)
+		if errors.Is(errs[i], errBatchLost) {
+			_ = c.exec(ctx, "ROLLBACK")
+			finish(errs[i])
+			return
 		}
-		if err := c.exec(ctx, "RELEASE SAVEPOINT job"); err != nil && errs[i] == nil {
-			errs[i] = err
+	}
+	if len(claims) > 1 {
+		// Claims are most of what lookups write: one statement for all of
+		// them instead of several each. If it fails, each runs alone, so
+		// that only a claim that fails on its own reports an error.
+		works := make([]*claimWork, len(claims))
+		for k, i := range claims {
+			works[k] = batch[i].claim
+		}
+		merged, err := c.merge(ctx, works)
+		if err != nil {
+			_ = c.exec(ctx, "ROLLBACK")
+			finish(err)
+			return
+		}
+		if merged {
+			claims = nil
+		}
+	}
+	for _, i := range claims {
+		errs[i] = c.alone(ctx, batch[i])
+		if errors.Is(errs[i], errBatchLost) {
+			_ = c.exec(ctx, "ROLLBACK")
+			finish(errs[i])
+			return
 		}
 	}
 	if err := c.exec(ctx, "COMMIT"); err != nil {
@@ -199,6 +266,17 @@ func (c *committer) close() {
 		}
 		c.conn.Close()
 	})
+}
+
+// writeClaim is writeTx for a claim that the committer may merge with the
+// other claims of its batch; fn runs it alone.
+func (s *Store) writeClaim(ctx context.Context, work *claimWork, fn func(tx *gorm.DB) error) error {
+	if s.committer != nil {
+		err := s.committer.do(ctx, fn, work)
+		s.writes.Add(1)
+		return err
+	}
+	return s.write.WithContext(ctx).Transaction(fn)
 }
 
 // txRows runs a query inside a write transaction's fn: on SQLite straight
@@ -256,7 +334,7 @@ func (s *Store) txExec(tx *gorm.DB, query string, args ...any) error {
 // transaction of its own on PostgreSQL, whose server groups commits itself.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.committer != nil {
-		err := s.committer.do(ctx, fn)
+		err := s.committer.do(ctx, fn, nil)
 		// Whatever the outcome, the cache may no longer be true.
 		s.writes.Add(1)
 		return err

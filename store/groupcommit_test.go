@@ -4,7 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 )
 
 // TestCloseCheckpointsWAL: after writes through the group committer, Close
@@ -31,5 +36,91 @@ func TestCloseCheckpointsWAL(t *testing.T) {
 	}
 	if fi, err := os.Stat(path + "-wal"); err == nil {
 		t.Fatalf("%s-wal is still there (%d bytes) after Close, want it checkpointed and removed", path, fi.Size())
+	}
+}
+
+// claimJob queues nothing: it is a job as Claim makes it, for commit.
+func claimJob(s *Store, now time.Time, id string, refs ...string) *writeJob {
+	w := &claimWork{now: now, offerAfter: ptrTime(now.Add(time.Hour))}
+	for _, r := range refs {
+		w.offers = append(w.offers, offer(r, id))
+	}
+	return &writeJob{ctx: context.Background(), claim: w, done: make(chan error, 1), fn: func(tx *gorm.DB) error {
+		w.won = nil
+		return s.runClaims(tx, []*claimWork{w})
+	}}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
+
+func wonRefs(j *writeJob) []string {
+	var out []string
+	for _, r := range j.claim.won {
+		out = append(out, r.RefPayment)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A batch's claims run as one statement: each job gets what it offered,
+// a ref two jobs offer goes to one of them, and every send is on the
+// timeline once.
+func TestMergedClaims(t *testing.T) {
+	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+	now := s.now()
+	a := claimJob(s, now, "11111111", "M-1", "M-2")
+	b := claimJob(s, now, "22222222", "M-3")
+	dup := claimJob(s, now, "11111111", "M-2", "M-4")
+	other := claimJob(s, now, "33333333", "M-1") // another customer's ref
+	s.committer.commit([]*writeJob{a, b, dup, other})
+	for _, j := range []*writeJob{a, b, dup, other} {
+		if err := <-j.done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := wonRefs(a); !slices.Equal(got, []string{"M-1", "M-2"}) {
+		t.Errorf("first job won %v, want M-1 M-2", got)
+	}
+	if got := wonRefs(b); !slices.Equal(got, []string{"M-3"}) {
+		t.Errorf("second job won %v, want M-3", got)
+	}
+	if got := wonRefs(dup); !slices.Equal(got, []string{"M-4"}) {
+		t.Errorf("job repeating M-2 won %v, want only M-4", got)
+	}
+	if got := wonRefs(other); len(got) != 0 {
+		t.Errorf("another customer's job won %v, want nothing", got)
+	}
+	var sends int64
+	if err := s.read.Raw(`SELECT count(*) FROM charge_events WHERE kind = 'sent'`).Scan(&sends).Error; err != nil || sends != 4 {
+		t.Errorf("%d sends on the timeline (%v), want 4", sends, err)
+	}
+}
+
+// A claim that fails makes the merged statement fail: the batch's claims
+// then run alone, and only the failing one reports the error and leaves
+// nothing behind.
+func TestMergedClaimsFallBackWhenOneFails(t *testing.T) {
+	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+	if err := s.write.Exec(`CREATE TRIGGER boom BEFORE INSERT ON charges WHEN NEW.ref_payment = 'BOOM'
+		BEGIN SELECT RAISE(ABORT, 'boom'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	now := s.now()
+	a := claimJob(s, now, "11111111", "F-1")
+	bad := claimJob(s, now, "22222222", "F-2", "BOOM")
+	c := claimJob(s, now, "33333333", "F-3")
+	s.committer.commit([]*writeJob{a, bad, c})
+	if err := <-a.done; err != nil || !slices.Equal(wonRefs(a), []string{"F-1"}) {
+		t.Errorf("first job: %v, won %v", err, wonRefs(a))
+	}
+	if err := <-bad.done; err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("failing job: err %v, want boom", err)
+	}
+	if err := <-c.done; err != nil || !slices.Equal(wonRefs(c), []string{"F-3"}) {
+		t.Errorf("third job: %v, won %v", err, wonRefs(c))
+	}
+	tr, err := s.Tracked(context.Background(), []string{"F-1", "F-2", "F-3", "BOOM"})
+	if err != nil || len(tr) != 2 || tr["F-2"].RefPayment != "" {
+		t.Errorf("tracked after the batch: %v, %v; want F-1 and F-3 only", tr, err)
 	}
 }

@@ -152,6 +152,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if s.committer, err = newCommitter(ctx, sqlDB, gcfg); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
+		s.committer.mergeClaims = s.runClaims
 		s.cache = newTrackedCache()
 	case Postgres:
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
