@@ -208,7 +208,9 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	// (on SQLite, one goroutine for every writer) only runs them.
 	works := make([]*claimWork, 0, (len(offers)+chunk-1)/chunk)
 	for start := 0; start < len(offers); start += chunk {
-		works = append(works, &claimWork{offers: offers[start:min(start+chunk, len(offers))], now: now, offerAfter: offerAfter})
+		w := &claimWork{offers: offers[start:min(start+chunk, len(offers))], now: now}
+		w.args = s.claimArgs(w.offers, now, offerAfter)
+		works = append(works, w)
 	}
 	alone := func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, held, now); err != nil {
@@ -246,10 +248,31 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 // claimWork is up to chunk offers of one claim, all for one customer, and
 // the refs they won once the committer has run them.
 type claimWork struct {
-	offers     []Offer // in ref order
-	now        time.Time
-	offerAfter *time.Time
-	won        []wonRow
+	offers []Offer // in ref order
+	now    time.Time
+	// args are the offers' rows of the claim statement, claimColumns each.
+	args []any
+	won  []wonRow
+}
+
+// claimColumns is the number of arguments of one row of the claim
+// statement.
+const claimColumns = 15
+
+// claimArgs are the statement's arguments for offers, built (hashed,
+// formatted) by the caller rather than by the committer.
+func (s *Store) claimArgs(offers []Offer, now time.Time, offerAfter *time.Time) []any {
+	at := s.timeArg(now)
+	var after any
+	if offerAfter != nil {
+		after = s.timeArg(*offerAfter)
+	}
+	args := make([]any, 0, len(offers)*claimColumns)
+	for _, o := range offers {
+		args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
+			o.AdvanceAllowed, string(o.Payload), PayloadHash(o.Payload), at, at, after, o.ParentRef, at, at)
+	}
+	return args
 }
 
 // runClaims claims the offers of works in statements of up to chunk rows
@@ -345,15 +368,15 @@ func claimStatement(works []*claimWork) statement {
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
 		paid_amount, parent_ref, created_at, updated_at) VALUES `)
 	var args []any
-	for _, w := range works {
-		for _, o := range w.offers {
-			if len(args) > 0 {
+	const row = "(?, ?, ?, ?, ?, ?, ?, '" + models.StatusSent + "', ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)"
+	for i, w := range works {
+		for k := range w.offers {
+			if i > 0 || k > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)")
-			args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
-				o.AdvanceAllowed, models.StatusSent, string(o.Payload), PayloadHash(o.Payload), w.now, w.now, w.offerAfter, o.ParentRef, w.now, w.now)
+			sb.WriteString(row)
 		}
+		args = append(args, w.args...)
 	}
 	sb.WriteString(` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
@@ -381,7 +404,7 @@ func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]claimedRow, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	won := make([]claimedRow, 0, len(st.args)/16)
+	won := make([]claimedRow, 0, len(st.args)/claimColumns)
 	for rows.Next() {
 		var w claimedRow
 		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount, &w.IDNumber); err != nil {

@@ -41,10 +41,11 @@ func TestCloseCheckpointsWAL(t *testing.T) {
 
 // claimJob queues nothing: it is a job as Claim makes it, for commit.
 func claimJob(s *Store, now time.Time, id string, refs ...string) *writeJob {
-	w := &claimWork{now: now, offerAfter: ptrTime(now.Add(time.Hour))}
+	w := &claimWork{now: now}
 	for _, r := range refs {
 		w.offers = append(w.offers, offer(r, id))
 	}
+	w.args = s.claimArgs(w.offers, now, ptrTime(now.Add(time.Hour)))
 	return &writeJob{ctx: context.Background(), claim: w, done: make(chan error, 1), fn: func(tx *gorm.DB) error {
 		w.won = nil
 		return s.runClaims(tx, []*claimWork{w})

@@ -196,6 +196,16 @@ func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// timeArg is t as an argument of a statement. On SQLite it is the text
+// mattn/go-sqlite3 would write for it, formatted by the caller: the group
+// committer's one goroutine then only binds text.
+func (s *Store) timeArg(t time.Time) any {
+	if s.dialect == SQLite {
+		return t.Format(sqlite3.SQLiteTimestampFormats[0])
+	}
+	return t
+}
+
 // scanTimesInUTC makes a PostgreSQL connection return TIMESTAMPTZ values in
 // UTC, as SQLite's do (_loc=UTC), rather than in the process's local zone:
 // the same instant either way, but the store hands out UTC times.
