@@ -157,9 +157,15 @@ func (c *committer) merge(ctx context.Context, works []*claimWork) (bool, error)
 	return true, c.exec(ctx, "RELEASE SAVEPOINT claims")
 }
 
-// stmt returns query prepared on the pinned connection.
+// maxStmts bounds the statements kept prepared: merged claims come in
+// many sizes, each a statement text of its own, and each costs SQLite
+// memory. Past it, a statement is prepared for its one use.
+const maxStmts = 64
+
+// stmt returns query prepared on the pinned connection, or nil when it is
+// not kept.
 func (c *committer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := c.stmts[query]; ok {
+	if st, ok := c.stmts[query]; ok || len(c.stmts) >= maxStmts {
 		return st, nil
 	}
 	st, err := c.conn.PrepareContext(ctx, query)
@@ -173,11 +179,28 @@ func (c *committer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // exec runs a statement on the pinned connection.
 func (c *committer) exec(ctx context.Context, query string, args ...any) error {
 	st, err := c.stmt(ctx, query)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case st == nil:
+		_, err = c.conn.ExecContext(ctx, query, args...)
+	default:
+		_, err = st.ExecContext(ctx, args...)
 	}
-	_, err = st.ExecContext(ctx, args...)
 	return err
+}
+
+// query runs a statement that returns rows on the pinned connection.
+func (c *committer) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return c.conn.QueryContext(ctx, query, args...)
+	default:
+		return st.QueryContext(ctx, args...)
+	}
 }
 
 func (c *committer) commit(batch []*writeJob) {
@@ -286,12 +309,7 @@ func (s *Store) txRows(tx *gorm.DB, query string, args ...any) (*sql.Rows, error
 	if s.committer == nil {
 		return tx.Raw(query, args...).Rows()
 	}
-	ctx := tx.Statement.Context
-	st, err := s.committer.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
+	return s.committer.query(tx.Statement.Context, query, args...)
 }
 
 // errNoRow: a txScan or insertReturningID query returned no row.

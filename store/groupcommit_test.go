@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,5 +124,25 @@ func TestMergedClaimsFallBackWhenOneFails(t *testing.T) {
 	tr, err := s.Tracked(context.Background(), []string{"F-1", "F-2", "F-3", "BOOM"})
 	if err != nil || len(tr) != 2 || tr["F-2"].RefPayment != "" {
 		t.Errorf("tracked after the batch: %v, %v; want F-1 and F-3 only", tr, err)
+	}
+}
+
+// Claims of many sizes are as many statement texts: past maxStmts they
+// are prepared for one use, and still claim what they offer.
+func TestStatementsKeptAreBounded(t *testing.T) {
+	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+	ctx := context.Background()
+	for n := 1; n <= maxStmts+6; n++ {
+		req := ClaimRequest{ResendAfter: time.Hour}
+		for k := range n {
+			req.Offers = append(req.Offers, offer(fmt.Sprintf("S-%d-%d", n, k), fmt.Sprintf("%d", 10000000+n)))
+		}
+		c, err := s.Claim(ctx, req)
+		if err != nil || len(c.Refs) != n {
+			t.Fatalf("claim of %d offers: won %d, %v", n, len(c.Refs), err)
+		}
+	}
+	if got := len(s.committer.stmts); got > maxStmts {
+		t.Errorf("%d statements kept prepared, want at most %d", got, maxStmts)
 	}
 }

@@ -57,7 +57,7 @@ type dataset struct {
 
 // memoSize bounds the customers whose parsed charges a dataset keeps: a few
 // MiB, enough for the customers looking themselves up at any one time.
-const memoSize = 4096
+const memoSize = 2048
 
 type memoEntry struct {
 	customer uint32
