@@ -275,26 +275,36 @@ func (s *Store) claimArgs(offers []Offer, now time.Time, offerAfter *time.Time) 
 	return args
 }
 
-// runClaims claims the offers of works in statements of up to chunk rows
-// (several works per statement when they fit), records each send on the
-// charge's timeline, and clears the held-back records of what was won.
-// Each work's won is set. Two works offering the same ref: the first in
-// order wins it, unless it may not (another customer's, or not yet due)
-// and a later one may; one row is won by one work only.
+// runClaims claims the offers of works (several works per statement when
+// they fit), records each send on the charge's timeline, and clears the
+// held-back records of what was won. Each work's won is set. Two works
+// offering the same ref: the first in order wins it, unless it may not
+// (another customer's, or not yet due) and a later one may; one row is won
+// by one work only.
 func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
-	for start := 0; start < len(works); {
-		end, rows := start, 0
-		for end < len(works) && (end == start || rows+len(works[end].offers) <= chunk) {
-			rows += len(works[end].offers)
-			end++
+	total := 0
+	for _, w := range works {
+		total += len(w.offers)
+	}
+	var events []sendEvent
+	wi, k := 0, 0 // the next row: works[wi].offers[k]
+	for _, size := range statementSizes(total) {
+		args := make([]any, 0, size*claimColumns)
+		var group []*claimWork
+		for range size {
+			w := works[wi]
+			if len(group) == 0 || group[len(group)-1] != w {
+				group = append(group, w)
+			}
+			args = append(args, w.args[k*claimColumns:(k+1)*claimColumns]...)
+			if k++; k == len(w.offers) {
+				wi, k = wi+1, 0
+			}
 		}
-		group := works[start:end]
-		start = end
-		won, err := s.claimChunk(tx, claimStatement(group))
+		won, err := s.claimChunk(tx, statement{query: claimStatements[size], args: args})
 		if err != nil {
 			return err
 		}
-		events := make([]sendEvent, 0, len(won))
 		for _, r := range won {
 			w := claimant(group, r)
 			if w == nil {
@@ -303,9 +313,9 @@ func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
 			w.won = append(w.won, r.wonRow)
 			events = append(events, sendEvent{row: r.wonRow, at: w.now})
 		}
-		if err := s.recordSends(tx, events); err != nil {
-			return err
-		}
+	}
+	if err := s.recordSends(tx, events); err != nil {
+		return err
 	}
 	// A record that was held back and now goes out is fixed.
 	var args []any
@@ -314,12 +324,46 @@ func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
 			args = append(args, r.RefPayment, w.offers[0].IDNumber)
 		}
 	}
-	if len(args) == 0 {
-		return nil
+	for _, size := range statementSizes(len(args) / 2) {
+		if err := s.txExec(tx, heldBackDeletes[size], args[:2*size]...); err != nil {
+			return err
+		}
+		args = args[2*size:]
 	}
-	pairs := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(args)/2), ", ")
-	return s.txExec(tx, `DELETE FROM held_back WHERE (ref_payment, id_number) IN (VALUES `+pairs+`)`, args...)
+	return nil
 }
+
+// statementRowCounts are the row counts of the multi-row statements of
+// claims, largest first: every count below 8, so that a usual claim (a
+// customer's few charges) is one statement, and powers of two above.
+var statementRowCounts = [...]int{64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}
+
+// statementSizes splits n rows into statements, taking the largest that
+// fit first. Merged batches come in every size; the texts they need come
+// from a small fixed set, which stays prepared (preparing a statement of
+// many rows costs SQLite more than running it).
+func statementSizes(n int) []int {
+	var sizes []int
+	for _, size := range statementRowCounts {
+		for ; n >= size; n -= size {
+			sizes = append(sizes, size)
+		}
+	}
+	return sizes
+}
+
+// The texts of the claim statements, by row count.
+var claimStatements, sendEvents, heldBackDeletes = func() (claims, events, deletes map[int]string) {
+	claims, events, deletes = map[int]string{}, map[int]string{}, map[int]string{}
+	for _, n := range statementRowCounts {
+		claims[n] = claimStatement(n)
+		events[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, '', '', ?, ?), ", n), ", ")
+		deletes[n] = `DELETE FROM held_back WHERE (ref_payment, id_number) IN (VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	}
+	return claims, events, deletes
+}()
 
 // claimant is the work of group a won row belongs to: the first that
 // offered its ref for its customer and has not been given it yet.
@@ -359,26 +403,15 @@ type statement struct {
 	args  []any
 }
 
-// claimStatement is the one statement that claims the works' offers: it
-// inserts the refs never seen and re-offers those due again (each row is
-// judged at its own claim's time), and returns what it won.
-func claimStatement(works []*claimWork) statement {
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
-		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
-		paid_amount, parent_ref, created_at, updated_at) VALUES `)
-	var args []any
+// claimStatement is the statement that claims rows offers: it inserts the
+// refs never seen and re-offers those due again (each row is judged at its
+// own claim's time), and returns what it won.
+func claimStatement(rows int) string {
 	const row = "(?, ?, ?, ?, ?, ?, ?, '" + models.StatusSent + "', ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)"
-	for i, w := range works {
-		for k := range w.offers {
-			if i > 0 || k > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(row)
-		}
-		args = append(args, w.args...)
-	}
-	sb.WriteString(` ON CONFLICT (ref_payment) DO UPDATE SET
+	return `INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
+		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
+		paid_amount, parent_ref, created_at, updated_at) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ") +
+		` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
 		last_sent_at = excluded.last_sent_at,
 		offer_after = excluded.offer_after,
@@ -394,8 +427,7 @@ func claimStatement(works []*claimWork) statement {
 		AND charges.status IN ('sent', 'failed', 'reversed')
 		AND charges.offer_after IS NOT NULL
 		AND charges.offer_after <= excluded.last_sent_at
-	RETURNING id, ref_payment, send_count, id_number`)
-	return statement{query: sb.String(), args: args}
+	RETURNING id, ref_payment, send_count, id_number`
 }
 
 func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]claimedRow, error) {
@@ -416,24 +448,21 @@ func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]claimedRow, error) {
 }
 
 func (s *Store) recordSends(tx *gorm.DB, events []sendEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `)
-	args := make([]any, 0, len(events)*4)
-	for i, e := range events {
-		if i > 0 {
-			sb.WriteString(", ")
+	for _, size := range statementSizes(len(events)) {
+		args := make([]any, 0, size*4)
+		for _, e := range events[:size] {
+			kind := "sent"
+			if e.row.SendCount > 1 {
+				kind = "resent"
+			}
+			args = append(args, e.row.ID, kind, "send #"+strconv.Itoa(e.row.SendCount), e.at)
 		}
-		kind := "sent"
-		if e.row.SendCount > 1 {
-			kind = "resent"
+		if err := s.txExec(tx, sendEvents[size], args...); err != nil {
+			return err
 		}
-		sb.WriteString("(?, ?, '', '', ?, ?)")
-		args = append(args, e.row.ID, kind, "send #"+strconv.Itoa(e.row.SendCount), e.at)
+		events = events[size:]
 	}
-	return s.txExec(tx, sb.String(), args...)
+	return nil
 }
 
 // placeholders is "?, ?, ..." n times.

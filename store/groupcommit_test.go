@@ -127,12 +127,12 @@ func TestMergedClaimsFallBackWhenOneFails(t *testing.T) {
 	}
 }
 
-// Claims of many sizes are as many statement texts: past maxStmts they
-// are prepared for one use, and still claim what they offer.
-func TestStatementsKeptAreBounded(t *testing.T) {
+// Claims of every size share a few statement texts, so the statements
+// kept prepared stay few, and room is left for the other writes'.
+func TestClaimStatementsAreFew(t *testing.T) {
 	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
 	ctx := context.Background()
-	for n := 1; n <= maxStmts+6; n++ {
+	for n := 1; n <= 2*maxStmts+6; n++ {
 		req := ClaimRequest{ResendAfter: time.Hour}
 		for k := range n {
 			req.Offers = append(req.Offers, offer(fmt.Sprintf("S-%d-%d", n, k), fmt.Sprintf("%d", 10000000+n)))
@@ -141,8 +141,40 @@ func TestStatementsKeptAreBounded(t *testing.T) {
 		if err != nil || len(c.Refs) != n {
 			t.Fatalf("claim of %d offers: won %d, %v", n, len(c.Refs), err)
 		}
+		tr, err := s.Tracked(ctx, c.Refs)
+		if err != nil || len(tr) != n {
+			t.Fatalf("claim of %d offers: %d tracked, %v", n, len(tr), err)
+		}
 	}
-	if got := len(s.committer.stmts); got > maxStmts {
-		t.Errorf("%d statements kept prepared, want at most %d", got, maxStmts)
+	// Three texts (claim, timeline, held-back) per row count, besides
+	// BEGIN, COMMIT and the savepoints.
+	rowStatements := 0
+	for q := range s.committer.stmts {
+		if strings.Contains(q, "VALUES") {
+			rowStatements++
+		}
+	}
+	if limit := 3 * len(statementRowCounts); rowStatements > limit {
+		t.Errorf("%d multi-row statements kept prepared, want at most %d", rowStatements, limit)
+	}
+}
+
+func TestStatementSizes(t *testing.T) {
+	for _, tc := range []struct {
+		rows int
+		want []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{3, []int{3}},
+		{7, []int{7}},
+		{8, []int{8}},
+		{13, []int{8, 5}},
+		{100, []int{64, 32, 4}},
+		{500, []int{64, 64, 64, 64, 64, 64, 64, 32, 16, 4}},
+	} {
+		if got := statementSizes(tc.rows); !slices.Equal(got, tc.want) {
+			t.Errorf("statementSizes(%d) = %v, want %v", tc.rows, got, tc.want)
+		}
 	}
 }
