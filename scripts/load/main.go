@@ -254,7 +254,6 @@ func start(bin string, args []string, env []string, logPath string) *server {
 	return nil
 }
 
-// peakRSS is the process's high-water resident set, in KiB.
 // saveHeapProfile writes the server's heap profile to profileDir, when
 // profiling.
 func (s *server) saveHeapProfile(name string) {
@@ -292,6 +291,7 @@ func (s *server) saveHeapProfile(name string) {
 	}
 }
 
+// peakRSS is the process's high-water resident set, in KiB.
 func (s *server) peakRSS() int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
@@ -435,7 +435,7 @@ func runBridge(bin, dir, label, databaseURL, csv, ceilingAddr string, warm, cust
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	conc := flag.Int("concurrency", 32, "concurrent connections of the closed-loop runs")
-	customers := flag.Int("customers", 60000, "customers in the ERP file (3 charges each)")
+	customers := flag.Int("customers", 30000, "customers in the ERP file (3 charges each); the file source keeps the file in memory")
 	warm := flag.Int("warm", 1000, "customers served before the steady-state runs")
 	pg := flag.String("pg", "", "PostgreSQL DSN; when set, the runs repeat on PostgreSQL in a fresh schema")
 	big := flag.Int("big", 0, "also measure steady state with this many refs already tracked (e.g. 10000000)")
