@@ -231,16 +231,14 @@ func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Ch
 		err     error
 	)
 	_, bounded := s.source.(erp.Bounded)
-	switch {
-	case bounded && s.inMemory:
-		charges, err = s.source.PendingCharges(ctx, idNumber)
-	case bounded:
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
+	if !bounded || !s.inMemory {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ERPTimeout)
 		defer cancel()
+	}
+	if bounded {
 		charges, err = s.source.PendingCharges(ctx, idNumber)
-	default:
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.ERPTimeout)
-		defer cancel()
+	} else {
 		charges, err = s.pendingChargesApart(ctx, idNumber)
 	}
 	if err != nil {

@@ -204,49 +204,38 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	held := slices.SortedFunc(slices.Values(req.HeldBack), func(a, b HeldBack) int {
 		return cmp.Or(strings.Compare(a.RefPayment, b.RefPayment), strings.Compare(a.IDNumber, b.IDNumber))
 	})
-	// The statements are built here, by the caller, so that the committer
-	// (on SQLite, one goroutine for every writer) only runs them.
-	works := make([]*claimWork, 0, (len(offers)+chunk-1)/chunk)
-	for start := 0; start < len(offers); start += chunk {
-		w := &claimWork{offers: offers[start:min(start+chunk, len(offers))], now: now}
-		w.args = s.claimArgs(w.offers, now, offerAfter)
-		works = append(works, w)
-	}
+	// The arguments are built here, by the caller, so that the committer
+	// (on SQLite, one goroutine for every writer) only runs the statements.
+	work := &claimWork{offers: offers, now: now, args: s.claimArgs(offers, now, offerAfter)}
 	alone := func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, held, now); err != nil {
 			return err
 		}
-		for _, w := range works {
-			w.won = nil
-		}
-		return s.runClaims(tx, works)
+		work.won = nil
+		return s.runClaims(tx, []*claimWork{work})
 	}
-	var err error
-	if len(held) == 0 && len(works) == 1 {
-		// The usual claim: the committer may run it in one statement with
-		// the other claims of its batch.
-		err = s.writeClaim(ctx, works[0], alone)
-	} else {
-		err = s.writeTx(ctx, alone)
+	var mergeable *claimWork
+	if len(held) == 0 {
+		// The usual claim: the committer may run it with the other claims
+		// of its batch.
+		mergeable = work
 	}
-	if err != nil {
+	if err := s.writeClaim(ctx, mergeable, alone); err != nil {
 		return Claim{}, translate("store: claim", err)
 	}
-	for _, w := range works {
-		for _, r := range w.won {
-			claim.Refs = append(claim.Refs, r.RefPayment)
-			if r.SendCount == 1 {
-				claim.firstSend = append(claim.firstSend, r.RefPayment)
-			} else {
-				claim.resent = append(claim.resent, r.RefPayment)
-			}
+	for _, r := range work.won {
+		claim.Refs = append(claim.Refs, r.RefPayment)
+		if r.SendCount == 1 {
+			claim.firstSend = append(claim.firstSend, r.RefPayment)
+		} else {
+			claim.resent = append(claim.resent, r.RefPayment)
 		}
 	}
 	return claim, nil
 }
 
-// claimWork is up to chunk offers of one claim, all for one customer, and
-// the refs they won once the committer has run them.
+// claimWork is the offers of one claim, all for one customer, and the refs
+// they won once the committer has run them.
 type claimWork struct {
 	offers []Offer // in ref order
 	now    time.Time

@@ -149,6 +149,8 @@ func (c *committer) alone(ctx context.Context, j *writeJob) error {
 // unusable.
 func (c *committer) merge(ctx context.Context, works []*claimWork) (bool, error) {
 	if err := c.exec(ctx, "SAVEPOINT claims"); err != nil {
+		// Nothing was done: each claim runs alone and meets the error
+		// itself, if it lasts.
 		return false, nil
 	}
 	if err := c.mergeClaims(c.db.WithContext(ctx), works); err != nil {
@@ -163,9 +165,10 @@ func (c *committer) merge(ctx context.Context, works []*claimWork) (bool, error)
 	return true, c.exec(ctx, "RELEASE SAVEPOINT claims")
 }
 
-// maxStmts bounds the statements kept prepared: merged claims come in
-// many sizes, each a statement text of its own, and each costs SQLite
-// memory. Past it, a statement is prepared for its one use.
+// maxStmts bounds the statements kept prepared, each of which costs SQLite
+// memory: claims use a fixed set of texts (statementRowCounts), settling a
+// webhook a few more; past the bound a statement is prepared for its one
+// use.
 const maxStmts = 64
 
 // stmt returns query prepared on the pinned connection, or nil when it is
@@ -224,16 +227,24 @@ func (c *committer) commit(batch []*writeJob) {
 		finish(err)
 		return
 	}
+	// runAlone runs job i in its own savepoint; false: the batch is lost,
+	// rolled back and answered.
+	runAlone := func(i int) bool {
+		errs[i] = c.alone(ctx, batch[i])
+		if errors.Is(errs[i], errBatchLost) {
+			_ = c.exec(ctx, "ROLLBACK")
+			finish(errs[i])
+			return false
+		}
+		return true
+	}
 	var claims []int
 	for i, j := range batch {
 		if j.claim != nil && c.mergeClaims != nil {
 			claims = append(claims, i)
 			continue
 		}
-		errs[i] = c.alone(ctx, j)
-		if errors.Is(errs[i], errBatchLost) {
-			_ = c.exec(ctx, "ROLLBACK")
-			finish(errs[i])
+		if !runAlone(i) {
 			return
 		}
 	}
@@ -256,10 +267,7 @@ func (c *committer) commit(batch []*writeJob) {
 		}
 	}
 	for _, i := range claims {
-		errs[i] = c.alone(ctx, batch[i])
-		if errors.Is(errs[i], errBatchLost) {
-			_ = c.exec(ctx, "ROLLBACK")
-			finish(errs[i])
+		if !runAlone(i) {
 			return
 		}
 	}
@@ -295,17 +303,6 @@ func (c *committer) close() {
 		}
 		c.conn.Close()
 	})
-}
-
-// writeClaim is writeTx for a claim that the committer may merge with the
-// other claims of its batch; fn runs it alone.
-func (s *Store) writeClaim(ctx context.Context, work *claimWork, fn func(tx *gorm.DB) error) error {
-	if s.committer != nil {
-		err := s.committer.do(ctx, fn, work)
-		s.writes.Add(1)
-		return err
-	}
-	return s.write.WithContext(ctx).Transaction(fn)
 }
 
 // txRows runs a query inside a write transaction's fn: on SQLite straight
@@ -357,8 +354,14 @@ func (s *Store) txExec(tx *gorm.DB, query string, args ...any) error {
 // writeTx runs fn in a write transaction: grouped with others on SQLite, a
 // transaction of its own on PostgreSQL, whose server groups commits itself.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.writeClaim(ctx, nil, fn)
+}
+
+// writeClaim is writeTx for a claim, when claim is set, that the committer
+// may merge with the other claims of its batch; fn runs it alone.
+func (s *Store) writeClaim(ctx context.Context, claim *claimWork, fn func(tx *gorm.DB) error) error {
 	if s.committer != nil {
-		err := s.committer.do(ctx, fn, nil)
+		err := s.committer.do(ctx, fn, claim)
 		// Whatever the outcome, the cache may no longer be true.
 		s.writes.Add(1)
 		return err

@@ -178,3 +178,23 @@ func TestStatementSizes(t *testing.T) {
 		}
 	}
 }
+
+// One lookup may offer more refs than one statement holds: the claim runs
+// in several, in one transaction, and wins every ref once.
+func TestClaimLargerThanOneStatement(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		s := db.open(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+		ctx := context.Background()
+		req := ClaimRequest{ResendAfter: time.Hour}
+		for k := range 1200 {
+			req.Offers = append(req.Offers, offer(fmt.Sprintf("BIG-%04d", k), "10000001"))
+		}
+		c, err := s.Claim(ctx, req)
+		if err != nil || len(c.Refs) != 1200 {
+			t.Fatalf("claim of 1,200 offers: won %d, %v", len(c.Refs), err)
+		}
+		if again, err := s.Claim(ctx, req); err != nil || len(again.Refs) != 0 {
+			t.Fatalf("the same claim again: won %d, %v; want none", len(again.Refs), err)
+		}
+	})
+}

@@ -210,7 +210,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	// The timeline entries go in one statement, after the write-back job
 	// whose number the second one names.
 	const event = "(?, ?, ?, ?, ?, ?)"
-	events := []any{c.ID, "webhook", c.Status, to, line, now}
+	values, events := event, []any{c.ID, "webhook", c.Status, to, line, now}
 	if dec.Writeback != nil {
 		// A job for this (ref, transaction) already queued stays as it is.
 		var jobID int64
@@ -224,13 +224,10 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 			return "", "", err
 		default:
 			res.WritebackID = jobID
+			values += ", " + event
 			events = append(events, c.ID, "writeback_enqueued", to, to,
 				fmt.Sprintf("write-back #%d queued for transaction %s", jobID, d.TransactionID), now)
 		}
-	}
-	values := event
-	if len(events) > 6 {
-		values += ", " + event
 	}
 	if err := s.txExec(tx, `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `+values, events...); err != nil {
 		return "", "", err

@@ -67,9 +67,10 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	// An idle queue is what most polls find: a read tells it, so that it
 	// costs no write transaction (on SQLite each one also empties the cache
 	// of tracked refs that keeps lookups off the database).
+	const isDue = "state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)"
 	var due []int64
 	if err := s.read.WithContext(ctx).Model(&models.WritebackRow{}).
-		Where("state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)", models.WritebackPending, now, now).
+		Where(isDue, models.WritebackPending, now, now).
 		Limit(1).Pluck("id", &due).Error; err != nil {
 		return Writeback{}, translate(op, err)
 	}
@@ -78,9 +79,7 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	}
 	var row models.WritebackRow
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		q := tx.Where("state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)",
-			models.WritebackPending, now, now).
-			Order("next_attempt_at, id")
+		q := tx.Where(isDue, models.WritebackPending, now, now).Order("next_attempt_at, id")
 		if s.dialect == Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
