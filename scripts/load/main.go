@@ -55,6 +55,16 @@ type result struct {
 	elapsed  time.Duration
 	lat      []time.Duration
 	rssKB    int
+	// cpu is the server's CPU time (user and system) during the run.
+	cpu time.Duration
+}
+
+// cpuPerRequest is the server's CPU time per answered request.
+func (r result) cpuPerRequest() time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.requests)
 }
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -183,11 +193,11 @@ type server struct {
 // each measured bridge run.
 var profileDir string
 
-// profiled runs measure while the server's profiler samples it for d, and
-// writes the profile to profileDir/<name>.prof.
+// profiled is measured, and when profiling, the server's profiler samples
+// it for d and the profile goes to profileDir/<name>.prof.
 func (s *server) profiled(name string, d time.Duration, measure func() result) result {
 	if profileDir == "" || s.debugAddr == "" {
-		return measure()
+		return s.measured(measure)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -199,7 +209,7 @@ func (s *server) profiled(name string, d time.Duration, measure func() result) r
 			return
 		}
 		defer resp.Body.Close()
-		path := filepath.Join(profileDir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".prof")
+		path := profilePath(name)
 		f, err := os.Create(path)
 		if err != nil {
 			log.Printf("profile %s: %v", name, err)
@@ -209,7 +219,7 @@ func (s *server) profiled(name string, d time.Duration, measure func() result) r
 		_, _ = io.Copy(f, resp.Body)
 		log.Printf("profile of %q in %s", name, path)
 	}()
-	r := measure()
+	r := s.measured(measure)
 	<-done
 	return r
 }
@@ -254,6 +264,11 @@ func start(bin string, args []string, env []string, logPath string) *server {
 	return nil
 }
 
+// profilePath is where the profile called name goes.
+func profilePath(name string) string {
+	return filepath.Join(profileDir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".prof")
+}
+
 // saveHeapProfile writes the server's heap profile to profileDir, when
 // profiling.
 func (s *server) saveHeapProfile(name string) {
@@ -267,8 +282,7 @@ func (s *server) saveHeapProfile(name string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	path := filepath.Join(profileDir, strings.ReplaceAll(name, " ", "-")+".prof")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(profilePath(name), b, 0o644); err != nil {
 		log.Printf("heap profile: %v", err)
 	}
 	// Where the resident memory is: Go's own accounting and the kernel's.
@@ -289,6 +303,29 @@ func (s *server) saveHeapProfile(name string) {
 			log.Printf("%s: %s", name, strings.Join(strings.Fields(line), " "))
 		}
 	}
+}
+
+// cpuTime is the CPU time the process has used so far, from
+// /proc/<pid>/stat (utime and stime, in clock ticks of 1/100 s on Linux).
+func (s *server) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// measured runs measure and records the server's CPU time during it.
+func (s *server) measured(measure func() result) result {
+	before := s.cpuTime()
+	r := measure()
+	r.cpu = s.cpuTime() - before
+	return r
 }
 
 // peakRSS is the process's high-water resident set, in KiB.
@@ -377,9 +414,9 @@ func median(rs []result, byP99 bool) result {
 }
 
 // runBridge measures one tracking store against the ceiling server at
-// ceilingAddr. warm customers [0, warm) are served once before the
+// cs. warm customers [0, warm) are served once before the
 // steady-state runs; first offers walk the rest.
-func runBridge(bin, dir, label, databaseURL, csv, ceilingAddr string, warm, customers int, d time.Duration, conc, rounds int) bridgeRun {
+func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, customers int, d time.Duration, conc, rounds int) bridgeRun {
 	env := []string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "LOG_LEVEL=error", "RESEND_AFTER=24h"}
 	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
 	defer s.stop()
@@ -390,21 +427,21 @@ func runBridge(bin, dir, label, databaseURL, csv, ceilingAddr string, warm, cust
 	if warmed.errors > 0 {
 		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
 	}
-	ceilingReq := func(int64) (*http.Request, bool) { return lookupReq(ceilingAddr, 1), true }
+	ceilingReq := func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true }
 	steadyReq := func(int64) (*http.Request, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
 	for r := range rounds {
-		out.ceiling = append(out.ceiling, closedLoop("ceiling", conc, d, ceilingReq))
+		out.ceiling = append(out.ceiling, cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) }))
 		measure := func() result { return closedLoop(label+" steady state", conc, d, steadyReq) }
 		if r == 0 {
 			out.steady = append(out.steady, s.profiled(label+" steady state", d, measure))
 		} else {
-			out.steady = append(out.steady, measure())
+			out.steady = append(out.steady, s.measured(measure))
 		}
 	}
 	half := median(out.steady, false).rps() / 2
 	for range rounds {
-		out.ceilHalf = append(out.ceilHalf, openLoop("ceiling at the same rate", half, d, ceilingReq))
-		out.half = append(out.half, openLoop(label+" steady state at half rate", half, d, steadyReq))
+		out.ceilHalf = append(out.ceilHalf, cs.measured(func() result { return openLoop("ceiling at the same rate", half, d, ceilingReq) }))
+		out.half = append(out.half, s.measured(func() result { return openLoop(label+" steady state at half rate", half, d, steadyReq) }))
 	}
 	var firstDone atomic.Int64
 	out.first = s.profiled(label+" first offers", d, func() result {
@@ -467,12 +504,12 @@ func main() {
 
 	var runs []*bridgeRun
 	if want("sqlite") {
-		r := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, cs.addr, *warm, *customers, *duration, *conc, *rounds)
+		r := runBridge(bin, dir, "SQLite", filepath.Join(dir, "bridge.db"), csv, cs, *warm, *customers, *duration, *conc, *rounds)
 		runs = append(runs, &r)
 	}
 	if *pg != "" && want("pg") {
 		u := freshSchema(*pg)
-		r := runBridge(bin, dir, "PostgreSQL", u, csv, cs.addr, *warm, *customers, *duration, *conc, *rounds)
+		r := runBridge(bin, dir, "PostgreSQL", u, csv, cs, *warm, *customers, *duration, *conc, *rounds)
 		runs = append(runs, &r)
 	}
 	var bigSteady, smallSteady *result
@@ -487,15 +524,15 @@ func main() {
 	for _, r := range runs {
 		ceiling := median(r.ceiling, false)
 		fmt.Printf("\n%s; ratios to the median ceiling of its rounds (%.0f requests/s):\n\n", r.label, ceiling.rps())
-		fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | peak RSS |")
-		fmt.Println("|---|---|---|---|---|---|---|")
+		fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | server CPU per request | peak RSS |")
+		fmt.Println("|---|---|---|---|---|---|---|---|")
 		row := func(name string, x result, rss int) {
 			mem := "-"
 			if rss > 0 {
 				mem = fmt.Sprintf("%.1f MiB", float64(rss)/1024)
 			}
-			fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %s |\n", name, x.rps(), 100*x.rps()/ceiling.rps(),
-				ms(x.pct(0.50)), ms(x.pct(0.99)), x.errors, mem)
+			fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %d µs | %s |\n", name, x.rps(), 100*x.rps()/ceiling.rps(),
+				ms(x.pct(0.50)), ms(x.pct(0.99)), x.errors, x.cpuPerRequest().Microseconds(), mem)
 		}
 		row(fmt.Sprintf("ceiling (median of %d)", len(r.ceiling)), ceiling, 0)
 		row(fmt.Sprintf("steady state (median of %d)", len(r.steady)), median(r.steady, false), 0)
