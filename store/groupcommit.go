@@ -43,6 +43,10 @@ type committer struct {
 	// Only the committer's goroutine uses them, until close.
 	stmts map[string]*sql.Stmt
 	jobs  chan *writeJob
+	// wal, when set, syncs the log of committed batches and answers their
+	// callers; nil: COMMIT syncs (synchronous=FULL) and the committer
+	// answers.
+	wal *walSyncer
 	// mergeClaims runs several jobs' claims as one; nil: each runs alone.
 	mergeClaims func(tx *gorm.DB, works []*claimWork) error
 	stop        chan struct{}
@@ -50,19 +54,31 @@ type committer struct {
 	wg          sync.WaitGroup
 }
 
-func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*committer, error) {
+// newCommitter pins a connection of pool. dbPath, when set, is the
+// database file, whose log a walSyncer then syncs.
+func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config, dbPath string) (*committer, error) {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, err
+	}
+	var wal *walSyncer
+	if dbPath != "" {
+		if wal, err = openWALSyncer(ctx, conn, dbPath); err != nil {
+			conn.Close()
+			return nil, err
+		}
 	}
 	cfg := *gcfg
 	cfg.DisableAutomaticPing = true // a pinned *sql.Conn has no Ping
 	db, err := gorm.Open(sqlite.Dialector{Conn: conn}, &cfg)
 	if err != nil {
+		if wal != nil {
+			wal.close()
+		}
 		conn.Close()
 		return nil, err
 	}
-	c := &committer{db: db, conn: conn, stmts: map[string]*sql.Stmt{}, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
+	c := &committer{db: db, conn: conn, wal: wal, stmts: map[string]*sql.Stmt{}, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
 	return c, nil
@@ -73,6 +89,9 @@ func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config) (*commit
 // was queued, because the caller must know whether its write happened.
 func (c *committer) do(ctx context.Context, fn func(tx *gorm.DB) error, claim *claimWork) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.failure(); err != nil {
 		return err
 	}
 	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1), claim: claim}
@@ -120,6 +139,15 @@ func (c *committer) loop() {
 		// milliseconds), so they would wait for it.
 		runtime.Gosched()
 	}
+}
+
+// failure is the error that stops every write after a failed sync of the
+// log; nil normally.
+func (c *committer) failure() error {
+	if c.wal == nil {
+		return nil
+	}
+	return c.wal.failure()
 }
 
 // errBatchLost: a savepoint could not be rolled back, so the whole
@@ -276,6 +304,10 @@ func (c *committer) commit(batch []*writeJob) {
 		finish(err)
 		return
 	}
+	if c.wal != nil {
+		c.wal.batches <- committedBatch{jobs: batch, errs: errs}
+		return
+	}
 	finish(nil)
 }
 
@@ -283,6 +315,10 @@ func (c *committer) close() {
 	c.once.Do(func() {
 		close(c.stop)
 		c.wg.Wait()
+		if c.wal != nil {
+			// Syncs and answers the last batches.
+			c.wal.close()
+		}
 		// database/sql finalizes only the statements prepared on the pool,
 		// not those prepared on a pinned *sql.Conn: close gorm's cache
 		// first, or SQLite keeps the connection open as a zombie and never

@@ -149,7 +149,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
-		if s.committer, err = newCommitter(ctx, sqlDB, gcfg); err != nil {
+		if s.committer, err = newCommitter(ctx, sqlDB, gcfg, dsn); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
 		s.committer.mergeClaims = s.runClaims
@@ -177,7 +177,8 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 
 // sqliteDSN sets what every connection needs: WAL so readers never block the
 // writer, a busy timeout, foreign keys, and full sync because an
-// acknowledged webhook must survive a power cut, not just a crash.
+// acknowledged webhook must survive a power cut, not just a crash (the group
+// committer's connection syncs the log itself instead: walSyncer).
 func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 	if busy <= 0 {
 		busy = 5 * time.Second
@@ -235,8 +236,13 @@ func setPool(db *gorm.DB, opts Options) error {
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and can still make writes durable.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.committer != nil {
+		if err := s.committer.failure(); err != nil {
+			return err
+		}
+	}
 	for _, db := range []*gorm.DB{s.write, s.read} {
 		sqlDB, err := db.DB()
 		if err != nil {
