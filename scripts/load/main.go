@@ -9,6 +9,8 @@
 //     for both; medians are reported;
 //   - first offers: every lookup claims 3 new refs;
 //   - webhook intake: signed approved webhooks, each durable before its 200;
+//     each of these two right after a ceiling run of its own, and reported
+//     against it as well as against the median ceiling;
 //   - the same on PostgreSQL when -pg is given;
 //   - optionally (-big N) steady state with N refs already tracked, against
 //     10,000 tracked, both servers measured in turn for -rounds rounds.
@@ -398,7 +400,10 @@ type bridgeRun struct {
 	ceiling, steady []result // closed loop, per round
 	ceilHalf, half  []result // open loop at half the median steady rate, per round
 	first, webhooks result
-	rssKB           int
+	// ceilFirst and ceilWebhooks are the ceiling measured right before
+	// first offers and webhooks: the machine's speed drifts between runs.
+	ceilFirst, ceilWebhooks result
+	rssKB                   int
 }
 
 // median returns the result with the median requests per second (or, with
@@ -445,6 +450,7 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 		out.half = append(out.half, s.measured(func() result { return openLoop(label+" steady state at half rate", half, d, steadyReq) }))
 	}
 	var firstDone atomic.Int64
+	out.ceilFirst = cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) })
 	out.first = s.profiled(label+" first offers", d, func() result {
 		return closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
 			c := warm + int(i)
@@ -456,6 +462,7 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 		})
 	})
 	offered := int(firstDone.Load()) * perCustomer
+	out.ceilWebhooks = cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) })
 	out.webhooks = s.profiled(label+" webhook intake", d, func() result {
 		return closedLoop(label+" webhook intake", conc, d, func(i int64) (*http.Request, bool) {
 			if int(i) >= offered {
@@ -526,22 +533,33 @@ func main() {
 	for _, r := range runs {
 		ceiling := median(r.ceiling, false)
 		fmt.Printf("\n%s; ratios to the median ceiling of its rounds (%.0f requests/s):\n\n", r.label, ceiling.rps())
-		fmt.Println("| run | requests/s | ratio to ceiling | p50 | p99 | errors | server CPU per request | peak RSS |")
-		fmt.Println("|---|---|---|---|---|---|---|---|")
-		row := func(name string, x result, rss int) {
+		fmt.Println("| run | requests/s | ratio to ceiling | ratio to the ceiling just before | p50 | p99 | errors | server CPU per request | peak RSS |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
+		before := func(x, ceiling result) string {
+			return fmt.Sprintf("%.1f %% (of %.0f)", 100*x.rps()/ceiling.rps(), ceiling.rps())
+		}
+		// Each steady round follows its own ceiling run: the median of
+		// those ratios.
+		var steadyRatios []float64
+		for i := range r.steady {
+			steadyRatios = append(steadyRatios, r.steady[i].rps()/r.ceiling[i].rps())
+		}
+		slices.Sort(steadyRatios)
+		steadyAdjacent := fmt.Sprintf("%.1f %% (median of the rounds)", 100*steadyRatios[len(steadyRatios)/2])
+		row := func(name string, x result, adjacent string, rss int) {
 			mem := "-"
 			if rss > 0 {
 				mem = fmt.Sprintf("%.1f MiB", float64(rss)/1024)
 			}
-			fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %d | %d µs | %s |\n", name, x.rps(), 100*x.rps()/ceiling.rps(),
+			fmt.Printf("| %s | %.0f | %.1f %% | %s | %s | %s | %d | %d µs | %s |\n", name, x.rps(), 100*x.rps()/ceiling.rps(), adjacent,
 				ms(x.pct(0.50)), ms(x.pct(0.99)), x.errors, x.cpuPerRequest().Microseconds(), mem)
 		}
-		row(fmt.Sprintf("ceiling (median of %d)", len(r.ceiling)), ceiling, 0)
-		row(fmt.Sprintf("steady state (median of %d)", len(r.steady)), median(r.steady, false), 0)
-		row("ceiling at half the steady rate (median p99)", median(r.ceilHalf, true), 0)
-		row("steady state at half its rate (median p99)", median(r.half, true), 0)
-		row("first offers", r.first, 0)
-		row("webhook intake", r.webhooks, r.rssKB)
+		row(fmt.Sprintf("ceiling (median of %d)", len(r.ceiling)), ceiling, "-", 0)
+		row(fmt.Sprintf("steady state (median of %d)", len(r.steady)), median(r.steady, false), steadyAdjacent, 0)
+		row("ceiling at half the steady rate (median p99)", median(r.ceilHalf, true), "-", 0)
+		row("steady state at half its rate (median p99)", median(r.half, true), "-", 0)
+		row("first offers", r.first, before(r.first, r.ceilFirst), 0)
+		row("webhook intake", r.webhooks, before(r.webhooks, r.ceilWebhooks), r.rssKB)
 		var per []string
 		for i := range r.steady {
 			per = append(per, fmt.Sprintf("%.0f/%.0f, p99 at half rate %s/%s", r.steady[i].rps(), r.ceiling[i].rps(),
