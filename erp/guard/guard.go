@@ -223,22 +223,31 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	// A waiter with a later deadline than the first caller may thus see an
 	// ErrUnavailable a little early; every lookup has the same timeout in
 	// practice, and a deadline shared by all is what keeps the call bounded.
-	var led bool // written by fn before the result is sent on ch; read only after receiving it
-	ch := s.group.DoChan(idNumber, func() (any, error) {
-		led = true
-		return s.fetch(ctx, idNumber)
-	})
-	select {
-	case r := <-ch:
-		if !led {
-			s.metrics.count(opPendingCharges, resultCoalesced)
+	//
+	// A caller that joined a call whose (earlier) deadline then ran out asks
+	// once more, under its own: otherwise a lookup arriving just as a
+	// timed-out call ends would fail at once, for its predecessor's timeout.
+	for retried := false; ; retried = true {
+		var led bool // written by fn before the result is sent on ch; read only after receiving it
+		ch := s.group.DoChan(idNumber, func() (any, error) {
+			led = true
+			return s.fetch(ctx, idNumber)
+		})
+		select {
+		case r := <-ch:
+			if !led {
+				s.metrics.count(opPendingCharges, resultCoalesced)
+			}
+			if r.Err != nil {
+				if !led && !retried && ctx.Err() == nil && errors.Is(r.Err, context.DeadlineExceeded) {
+					continue
+				}
+				return nil, r.Err
+			}
+			return cloneCharges(r.Val.([]erp.Charge)), nil
+		case <-ctx.Done():
+			return nil, s.callerGone(ctx.Err())
 		}
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return cloneCharges(r.Val.([]erp.Charge)), nil
-	case <-ctx.Done():
-		return nil, s.callerGone(ctx.Err())
 	}
 }
 

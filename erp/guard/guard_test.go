@@ -307,6 +307,70 @@ func TestFirstCallerCancelledOthersStillAnswered(t *testing.T) {
 	}
 }
 
+// TestJoinerOutlivesLeadersDeadline: a caller that joined a call whose
+// starter's deadline ran out asks again under its own deadline; a shared
+// failure that is not a deadline is not asked again.
+func TestJoinerOutlivesLeadersDeadline(t *testing.T) {
+	var calls atomic.Int64
+	entered := make(chan struct{}, 2)
+	failWith := make(chan error, 1)
+	inner := &fakeSource{pending: func(ctx context.Context, id string) ([]erp.Charge, error) {
+		if calls.Add(1) > 1 {
+			return charges(id), nil
+		}
+		entered <- struct{}{}
+		select {
+		case err := <-failWith:
+			return nil, err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("fake: %w: %w", erp.ErrUnavailable, ctx.Err())
+		}
+	}}
+	// lookUpAlongside: a leader's call under leaderCtx, a joiner without a
+	// deadline, then the call fails with fail if it is set.
+	lookUpAlongside := func(g *Source, leaderCtx context.Context, fail error) (leaderErr, joinerErr error, joinerGot []erp.Charge) {
+		leader := make(chan error, 1)
+		go func() {
+			_, err := g.PendingCharges(leaderCtx, "1001")
+			leader <- err
+		}()
+		<-entered
+		joiner := make(chan error, 1)
+		go func() {
+			var err error
+			joinerGot, err = g.PendingCharges(t.Context(), "1001")
+			joiner <- err
+		}()
+		letWaitersJoin()
+		if fail != nil {
+			failWith <- fail
+		}
+		return <-leader, <-joiner, joinerGot
+	}
+
+	leaderCtx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	leaderErr, joinerErr, got := lookUpAlongside(New(inner, Options{}), leaderCtx, nil)
+	if !errors.Is(leaderErr, context.DeadlineExceeded) {
+		t.Fatalf("leader: %v, want its deadline", leaderErr)
+	}
+	if joinerErr != nil || len(got) != 1 || got[0].RefPayment != "REF-1001" {
+		t.Fatalf("joiner: %v %+v, want the answer of a call of its own", joinerErr, got)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d calls to the source, want 2", n)
+	}
+
+	calls.Store(0)
+	leaderErr, joinerErr, _ = lookUpAlongside(New(inner, Options{}), t.Context(), fmt.Errorf("fake: status 500: %w", erp.ErrUnavailable))
+	if leaderErr == nil || joinerErr == nil {
+		t.Fatalf("leader %v, joiner %v: want both to share the failure", leaderErr, joinerErr)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d calls after a shared failure that is not a deadline, want 1", n)
+	}
+}
+
 func TestCallerDeadline(t *testing.T) {
 	var sawDeadline atomic.Bool
 	inner := &fakeSource{pending: func(ctx context.Context, _ string) ([]erp.Charge, error) {
