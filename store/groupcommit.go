@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 
@@ -55,15 +56,15 @@ type committer struct {
 }
 
 // newCommitter pins a connection of pool. dbPath, when set, is the
-// database file, whose log a walSyncer then syncs.
-func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config, dbPath string) (*committer, error) {
+// database file, whose log a walSyncer then syncs, logging to log.
+func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config, dbPath string, log *slog.Logger) (*committer, error) {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var wal *walSyncer
 	if dbPath != "" {
-		if wal, err = openWALSyncer(ctx, conn, dbPath); err != nil {
+		if wal, err = openWALSyncer(ctx, conn, dbPath, log); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -249,6 +250,12 @@ func (c *committer) commit(batch []*writeJob) {
 			}
 			j.done <- errs[i]
 		}
+	}
+	// After a failed sync of the log, jobs queued before it are refused
+	// too: nothing more is written.
+	if err := c.failure(); err != nil {
+		finish(err)
+		return
 	}
 	ctx := context.Background()
 	if err := c.exec(ctx, "BEGIN IMMEDIATE"); err != nil {

@@ -149,7 +149,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
-		if s.committer, err = newCommitter(ctx, sqlDB, gcfg, dsn); err != nil {
+		if s.committer, err = newCommitter(ctx, sqlDB, gcfg, dsn, opts.Logger); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
 		s.committer.mergeClaims = s.runClaims

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -33,6 +34,7 @@ type walSyncer struct {
 	// sync makes the log durable; tests replace it.
 	sync func() error
 	done chan struct{}
+	log  *slog.Logger
 
 	mu     sync.Mutex
 	failed error // sticky: after a failed fsync no write is answered as done
@@ -52,7 +54,7 @@ const walSyncQueue = 64
 // openWALSyncer switches conn to synchronous=NORMAL and returns the syncer
 // of dbPath's log. It returns nil, leaving conn as it is (synchronous=FULL),
 // when the database has no log file to sync (not in WAL mode, in memory).
-func openWALSyncer(ctx context.Context, conn *sql.Conn, dbPath string) (*walSyncer, error) {
+func openWALSyncer(ctx context.Context, conn *sql.Conn, dbPath string, log *slog.Logger) (*walSyncer, error) {
 	// A read opens the log, creating it if this is a new database.
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -82,7 +84,7 @@ func openWALSyncer(ctx context.Context, conn *sql.Conn, dbPath string) (*walSync
 		f.Close()
 		return nil, err
 	}
-	w := &walSyncer{path: path, file: f, batches: make(chan committedBatch, walSyncQueue), done: make(chan struct{})}
+	w := &walSyncer{path: path, file: f, batches: make(chan committedBatch, walSyncQueue), done: make(chan struct{}), log: log}
 	w.sync = w.syncFile
 	go w.loop()
 	return w, nil
@@ -153,6 +155,8 @@ func (w *walSyncer) fail(err error) error {
 	defer w.mu.Unlock()
 	if w.failed == nil {
 		w.failed = fmt.Errorf("store: sync of the write-ahead log failed, writes are refused until the server restarts: %w", errors.Join(ErrUnavailable, err))
+		w.log.Error("the database's write-ahead log could not be synced to disk: every write is refused and readiness fails until the server is restarted; check the disk",
+			slog.String("file", w.path), slog.Any("error", err))
 	}
 	return w.failed
 }

@@ -1,20 +1,28 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// openSynced opens a migrated SQLite file store whose log sync is sync.
-func openSynced(t *testing.T, sync func() error) *Store {
+// openSynced opens a migrated SQLite file store whose log sync is sync,
+// logging into logs when it is set.
+func openSynced(t *testing.T, sync func() error, logs ...*bytes.Buffer) *Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, SQLite, filepath.Join(t.TempDir(), "bridge.db"), Options{})
+	var opts Options
+	if len(logs) > 0 {
+		opts.Logger = slog.New(slog.NewTextHandler(logs[0], nil))
+	}
+	st, err := Open(ctx, SQLite, filepath.Join(t.TempDir(), "bridge.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +126,12 @@ func TestWriteAnsweredOnlyAfterSync(t *testing.T) {
 }
 
 // TestFailedSyncRefusesWrites: after a failed fsync the write is not
-// answered as done, no later write is accepted, and Ping reports it.
+// answered as done, no later write is accepted (not even one already
+// queued), the failure is logged, and Ping reports it.
 func TestFailedSyncRefusesWrites(t *testing.T) {
 	diskGone := errors.New("input/output error")
-	st := openSynced(t, func() error { return diskGone })
+	var logs bytes.Buffer
+	st := openSynced(t, func() error { return diskGone }, &logs)
 	err := claimOne(st, "SYNC-FAIL-1")
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, diskGone) {
 		t.Fatalf("claim after a failed fsync: %v; want ErrUnavailable with the cause", err)
@@ -130,8 +140,19 @@ func TestFailedSyncRefusesWrites(t *testing.T) {
 	if err := claimOne(st, "SYNC-FAIL-2"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("claim after the failure: %v; want it refused", err)
 	}
-	if committedRef(t, st, "SYNC-FAIL-2") {
-		t.Fatal("a write was committed after the log failed to sync")
+	// A job already queued when the sync failed: the committer refuses it.
+	queued := claimJob(st, time.Now().UTC(), "70000001", "SYNC-FAIL-3")
+	st.committer.jobs <- queued
+	if err := <-queued.done; !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("queued claim after the failure: %v; want it refused", err)
+	}
+	for _, ref := range []string{"SYNC-FAIL-2", "SYNC-FAIL-3"} {
+		if committedRef(t, st, ref) {
+			t.Fatalf("%s was committed after the log failed to sync", ref)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "input/output error") {
+		t.Errorf("no error logged for the failed sync:\n%s", logs.String())
 	}
 	if err := st.Ping(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Ping after the failure: %v; want ErrUnavailable", err)
