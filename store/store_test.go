@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,6 +146,39 @@ func TestClaimOffersOnceUntilResendAfter(t *testing.T) {
 		s.read.Model(&models.ChargeEventRow{}).Count(&events)
 		if events != 4 {
 			t.Fatalf("events = %d, want 4 (two sends of two refs)", events)
+		}
+	})
+}
+
+// TestClaimTimeline: each send of a ref is on its timeline, at its claim's
+// time, the same on both dialects (on PostgreSQL a small claim is one
+// statement, its timeline written by a CTE).
+func TestClaimTimeline(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		clk := newClock(start)
+		s := db.open(t, clk)
+		ctx := context.Background()
+		req := ClaimRequest{Offers: []Offer{offer("T2", "12345678"), offer("T1", "12345678")}, ResendAfter: time.Hour}
+		for range 2 {
+			if c, err := s.Claim(ctx, req); err != nil || len(c.Refs) != 2 {
+				t.Fatalf("claim: %v %v, want both refs", c.Refs, err)
+			}
+			clk.add(time.Hour)
+		}
+		for _, ref := range []string{"T1", "T2"} {
+			d, err := s.ChargeDetail(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range d.Events {
+				got = append(got, fmt.Sprintf("%s %q %s", e.Kind, e.Detail, e.CreatedAt.UTC().Format(time.TimeOnly)))
+			}
+			want := []string{`sent "send #1" 12:00:00`, `resent "send #2" 13:00:00`}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s timeline %q, want %q", ref, got, want)
+			}
 		}
 	})
 }
