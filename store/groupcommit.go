@@ -134,11 +134,14 @@ func (c *committer) loop() {
 			}
 		}
 		c.commit(batch)
-		// The batch's callers are runnable now, queued on this goroutine's
-		// P. Let them run: the next batch's SQL is cgo calls, which hold the
-		// P, and the runtime takes it back only after a while (up to
-		// milliseconds), so they would wait for it.
-		runtime.Gosched()
+		if c.wal == nil {
+			// The batch's callers are runnable now, queued on this
+			// goroutine's P. Let them run: the next batch's SQL is cgo
+			// calls, which hold the P, and the runtime takes it back only
+			// after a while (up to milliseconds), so they would wait for
+			// it. (With a walSyncer, its goroutine wakes them instead.)
+			runtime.Gosched()
+		}
 	}
 }
 
