@@ -221,7 +221,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		mergeable = work
 	}
 	var err error
-	if s.committer == nil && len(held) == 0 && len(statementSizes(len(offers))) == 1 {
+	if s.dialect == Postgres && len(held) == 0 && len(statementSizes(len(offers))) == 1 {
 		err = s.claimInOneStatement(ctx, work)
 	} else {
 		err = s.writeClaim(ctx, mergeable, alone)

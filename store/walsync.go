@@ -55,16 +55,16 @@ const walSyncQueue = 64
 // of dbPath's log. It returns nil, leaving conn as it is (synchronous=FULL),
 // when the database has no log file to sync (not in WAL mode, in memory).
 func openWALSyncer(ctx context.Context, conn *sql.Conn, dbPath string, log *slog.Logger) (*walSyncer, error) {
-	// A read opens the log, creating it if this is a new database.
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT count(*) FROM sqlite_master"); err != nil {
-		return nil, err
-	}
 	if mode != "wal" {
 		return nil, nil
+	}
+	// A read opens the log, creating it if this is a new database.
+	if _, err := conn.ExecContext(ctx, "SELECT count(*) FROM sqlite_master"); err != nil {
+		return nil, err
 	}
 	path := dbPath + "-wal"
 	f, err := os.Open(path)

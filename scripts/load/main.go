@@ -419,6 +419,13 @@ func median(rs []result, byP99 bool) result {
 	return sorted[len(sorted)/2]
 }
 
+// medianRatio is the median of per-round ratios (the upper one of an even
+// count, as median picks).
+func medianRatio(rs []float64) float64 {
+	sorted := slices.Sorted(slices.Values(rs))
+	return sorted[len(sorted)/2]
+}
+
 // runBridge measures one tracking store against the ceiling server at
 // cs. warm customers [0, warm) are served once before the
 // steady-state runs; first offers walk the rest.
@@ -544,8 +551,7 @@ func main() {
 		for i := range r.steady {
 			steadyRatios = append(steadyRatios, r.steady[i].rps()/r.ceiling[i].rps())
 		}
-		slices.Sort(steadyRatios)
-		steadyAdjacent := fmt.Sprintf("%.1f %% (median of the rounds)", 100*steadyRatios[len(steadyRatios)/2])
+		steadyAdjacent := fmt.Sprintf("%.1f %% (median of the rounds)", 100*medianRatio(steadyRatios))
 		row := func(name string, x result, adjacent string, rss int) {
 			mem := "-"
 			if rss > 0 {
@@ -580,9 +586,8 @@ func main() {
 		for _, r := range bigRatios {
 			per = append(per, fmt.Sprintf("%.1f %%", 100*r))
 		}
-		sorted := slices.Sorted(slices.Values(bigRatios))
 		fmt.Printf("\nSteady state with %d refs tracked is %.1f %% of the rate with 10,000 (median of the rounds: %s).\n",
-			*big, 100*sorted[len(sorted)/2], strings.Join(per, ", "))
+			*big, 100*medianRatio(bigRatios), strings.Join(per, ", "))
 	}
 }
 
