@@ -54,7 +54,8 @@ func (t Tracked) Offerable(now time.Time) bool {
 }
 
 // Tracked returns what the store knows of refs, keyed by ref_payment; refs
-// it has never seen are absent. One query per 500 refs.
+// it has never seen are absent. One query per 500 refs. The map may be
+// shared with other callers (SQLite's cache): read it, never modify it.
 func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked, error) {
 	var gen uint64
 	if s.cache != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,5 +64,37 @@ func TestIdleWritebackPollKeepsTrackedCache(t *testing.T) {
 	hits := s.cache.hits.Load()
 	if _, err := s.Tracked(ctx, refs); err != nil || s.cache.hits.Load() != hits+1 {
 		t.Fatalf("after idle polls: %v, hits %d; want a cache hit", err, s.cache.hits.Load()-hits)
+	}
+}
+
+// A hit hands out the answer read before, without a copy; lists that differ
+// only in how their refs are cut never share an entry; the bound holds.
+func TestTrackedCacheEntries(t *testing.T) {
+	c := newTrackedCache()
+	ab := map[string]Tracked{"a": {RefPayment: "a"}, "b": {RefPayment: "b"}}
+	c.put([]string{"a", "b"}, ab, 0)
+	if got, ok := c.get([]string{"a", "b"}, 0); !ok || len(got) != 2 || got["b"].RefPayment != "b" {
+		t.Fatalf("get(a, b) = %v, %v; want the stored answer", got, ok)
+	}
+	for _, other := range [][]string{{"ab"}, {"a\x01b"}, {"b", "a"}, {"a"}, {"a", "b", ""}} {
+		if got, ok := c.get(other, 0); ok {
+			t.Errorf("get(%q) hit %v; want a miss", other, got)
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() { c.get([]string{"a", "b"}, 0) }); allocs != 0 {
+		t.Errorf("a hit allocates %.0f times; want 0", allocs)
+	}
+	if _, ok := c.get([]string{"a", "b"}, 1); ok {
+		t.Fatal("a newer generation still hits")
+	}
+	c.put([]string{"a", "b"}, ab, 0) // read before the write: not kept
+	if _, ok := c.get([]string{"a", "b"}, 1); ok {
+		t.Fatal("an answer read before the last write was kept")
+	}
+	for i := range trackedCacheMax + 10 {
+		c.put([]string{strconv.Itoa(i)}, map[string]Tracked{}, 1)
+	}
+	if c.refs > trackedCacheMax || len(c.sets) > trackedCacheMax {
+		t.Fatalf("%d refs in %d entries; bound %d", c.refs, len(c.sets), trackedCacheMax)
 	}
 }
