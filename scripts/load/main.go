@@ -18,7 +18,10 @@
 // Usage: go run ./scripts/load -duration 10s -concurrency 32 [-pg DSN] [-big 10000000]
 // [-rounds 3] [-only sqlite,pg,big] [-profile DIR]
 //
-// Everything runs on loopback, bounded in time.
+// Requests go over keep-alive connections driven by hand (wire.go), each
+// opened before its run, so that the generator takes as little as it can of
+// the CPU the servers share with it. Everything runs on loopback, bounded in
+// time.
 package main
 
 import (
@@ -80,21 +83,35 @@ func (r result) pct(p float64) time.Duration {
 	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
 }
 
-var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512, DisableCompression: true}, Timeout: 30 * time.Second}
+// dialAll opens n connections to addr, so that no run measures the
+// opening of its connections.
+func dialAll(addr string, n int) []*wireConn {
+	conns := make([]*wireConn, n)
+	for i := range conns {
+		conns[i] = newWireConn(addr)
+		if err := conns[i].dial(); err != nil {
+			log.Fatalf("dial %s: %v", addr, err)
+		}
+	}
+	return conns
+}
 
-// closedLoop runs concurrency workers back to back for d (or until next
-// says stop) and records every latency.
-func closedLoop(name string, concurrency int, d time.Duration, next func(i int64) (*http.Request, bool)) result {
+// closedLoop runs concurrency workers, each on its own connection to addr,
+// back to back for d (or until next says stop) and records every latency.
+// next gives request i's bytes.
+func closedLoop(name, addr string, concurrency int, d time.Duration, next func(i int64) ([]byte, bool)) result {
 	var counter atomic.Int64
 	var mu sync.Mutex
 	res := result{name: name}
+	conns := dialAll(addr, concurrency)
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := 0; w < concurrency; w++ {
+	for _, conn := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer conn.close()
 			lat := make([]time.Duration, 0, 4096)
 			errs := 0
 			for time.Now().Before(deadline) {
@@ -103,7 +120,7 @@ func closedLoop(name string, concurrency int, d time.Duration, next func(i int64
 					break
 				}
 				t0 := time.Now()
-				if !do(req) {
+				if !conn.do(req) {
 					errs++
 				}
 				lat = append(lat, time.Since(t0))
@@ -120,28 +137,30 @@ func closedLoop(name string, concurrency int, d time.Duration, next func(i int64
 	return res
 }
 
-// openLoop sends at a fixed rate for d, whatever the answers' latency: a
-// bounded pool of workers takes requests off a schedule, and each latency
-// is measured from when its request was due, so a slow server is charged
-// for the queue it causes (no coordinated omission).
-func openLoop(name string, rate float64, d time.Duration, next func(i int64) (*http.Request, bool)) result {
+// openLoop sends to addr at a fixed rate for d, whatever the answers'
+// latency: a bounded pool of workers, each on its own connection, takes
+// requests off a schedule, and each latency is measured from when its
+// request was due, so a slow server is charged for the queue it causes (no
+// coordinated omission).
+func openLoop(name, addr string, rate float64, d time.Duration, next func(i int64) ([]byte, bool)) result {
 	const workers = 128
 	type ticket struct {
 		due time.Time
-		req *http.Request
+		req []byte
 	}
 	tickets := make(chan ticket, 1<<16)
 	var mu sync.Mutex
 	res := result{name: name}
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for _, conn := range dialAll(addr, workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer conn.close()
 			lat := make([]time.Duration, 0, 4096)
 			errs := 0
 			for t := range tickets {
-				if !do(t.req) {
+				if !conn.do(t.req) {
 					errs++
 				}
 				lat = append(lat, time.Since(t.due))
@@ -173,16 +192,6 @@ func openLoop(name string, rate float64, d time.Duration, next func(i int64) (*h
 	res.elapsed = time.Since(start)
 	res.requests = len(res.lat)
 	return res
-}
-
-func do(req *http.Request) bool {
-	resp, err := client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
 }
 
 type server struct {
@@ -358,19 +367,27 @@ func (s *server) stop() {
 	s.log.Close()
 }
 
-func lookupReq(addr string, customer int) *http.Request {
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/get-recaudas?id_number=%d", addr, 70000000+customer), nil)
-	return req
+// getWire is a GET of path as its bytes on the wire.
+func getWire(addr, path string) []byte {
+	return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr)
 }
 
-func webhookReq(addr string, tx int64, ref string, amount int) *http.Request {
+// postWire is a POST of a JSON body with its Signature header.
+func postWire(addr, path, signature string, body []byte) []byte {
+	b := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nSignature: %s\r\nContent-Length: %d\r\n\r\n",
+		path, addr, signature, len(body))
+	return append(b, body...)
+}
+
+func lookupReq(addr string, customer int) []byte {
+	return getWire(addr, fmt.Sprintf("/get-recaudas?id_number=%d", 70000000+customer))
+}
+
+func webhookReq(addr string, tx int64, ref string, amount int) []byte {
 	body := []byte(fmt.Sprintf(`{"transaction":{"transaction_id":%d,"amount":%d,"currency_type":"COP","status":"Aprobada","payment_method":"PSE","production":true,"approved_at":"2026-11-22T15:41:54Z"},"checkout":{"payment_gateway":{"advanced_option":{"references":["%s"]}}}}`, tx, amount, ref))
 	mac := hmac.New(sha256.New, []byte(webhookToken))
 	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/efipay", bytes.NewReader(body))
-	req.Header.Set("Signature", hex.EncodeToString(mac.Sum(nil)))
-	req.Header.Set("Content-Type", "application/json")
-	return req
+	return postWire(addr, "/webhooks/efipay", hex.EncodeToString(mac.Sum(nil)), body)
 }
 
 const perCustomer = 3
@@ -434,17 +451,17 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
 	defer s.stop()
 	out := bridgeRun{label: label}
-	warmed := closedLoop("warm", conc, time.Hour, func(i int64) (*http.Request, bool) {
+	warmed := closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) {
 		return lookupReq(s.addr, int(i)), int(i) < warm
 	})
 	if warmed.errors > 0 {
 		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
 	}
-	ceilingReq := func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true }
-	steadyReq := func(int64) (*http.Request, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
+	ceilingReq := func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true }
+	steadyReq := func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
 	for r := range rounds {
-		out.ceiling = append(out.ceiling, cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) }))
-		measure := func() result { return closedLoop(label+" steady state", conc, d, steadyReq) }
+		out.ceiling = append(out.ceiling, cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) }))
+		measure := func() result { return closedLoop(label+" steady state", s.addr, conc, d, steadyReq) }
 		if r == 0 {
 			out.steady = append(out.steady, s.profiled(label+" steady state", d, measure))
 		} else {
@@ -453,13 +470,13 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 	}
 	half := median(out.steady, false).rps() / 2
 	for range rounds {
-		out.ceilHalf = append(out.ceilHalf, cs.measured(func() result { return openLoop("ceiling at the same rate", half, d, ceilingReq) }))
-		out.half = append(out.half, s.measured(func() result { return openLoop(label+" steady state at half rate", half, d, steadyReq) }))
+		out.ceilHalf = append(out.ceilHalf, cs.measured(func() result { return openLoop("ceiling at the same rate", cs.addr, half, d, ceilingReq) }))
+		out.half = append(out.half, s.measured(func() result { return openLoop(label+" steady state at half rate", s.addr, half, d, steadyReq) }))
 	}
 	var firstDone atomic.Int64
-	out.ceilFirst = cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) })
+	out.ceilFirst = cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) })
 	out.first = s.profiled(label+" first offers", d, func() result {
-		return closedLoop(label+" first offers", conc, d, func(i int64) (*http.Request, bool) {
+		return closedLoop(label+" first offers", s.addr, conc, d, func(i int64) ([]byte, bool) {
 			c := warm + int(i)
 			if c >= customers {
 				return nil, false
@@ -469,9 +486,9 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 		})
 	})
 	offered := int(firstDone.Load()) * perCustomer
-	out.ceilWebhooks = cs.measured(func() result { return closedLoop("ceiling", conc, d, ceilingReq) })
+	out.ceilWebhooks = cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) })
 	out.webhooks = s.profiled(label+" webhook intake", d, func() result {
-		return closedLoop(label+" webhook intake", conc, d, func(i int64) (*http.Request, bool) {
+		return closedLoop(label+" webhook intake", s.addr, conc, d, func(i int64) ([]byte, bool) {
 			if int(i) >= offered {
 				return nil, false
 			}
@@ -515,7 +532,7 @@ func main() {
 	// The ceiling server runs throughout, idle but for its own rounds.
 	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
 	defer cs.stop()
-	closedLoop("warm", *conc, time.Second, func(int64) (*http.Request, bool) { return lookupReq(cs.addr, 1), true })
+	closedLoop("warm", cs.addr, *conc, time.Second, func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true })
 
 	var runs []*bridgeRun
 	if want("sqlite") {
@@ -646,14 +663,14 @@ SELECT 'BULK-' || i, printf('%%d', 10000000000 + i), 'Cliente', 'Cuota', '100000
 		log.Printf("filled %d refs in %s", rows, time.Since(t0).Round(time.Second))
 		env := []string{"DATABASE_URL=" + db, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}
 		s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
-		closedLoop("warm", conc, time.Hour, func(i int64) (*http.Request, bool) { return lookupReq(s.addr, int(i)), i < 1000 })
+		closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) { return lookupReq(s.addr, int(i)), i < 1000 })
 		return s
 	}
 	smallServer, bigServer := open("small", 10000), open("big", n)
 	defer smallServer.stop()
 	defer bigServer.stop()
 	measure := func(s *server, rows int) result {
-		r := closedLoop(fmt.Sprintf("SQLite steady state, %d refs tracked", rows), conc, d, func(int64) (*http.Request, bool) {
+		r := closedLoop(fmt.Sprintf("SQLite steady state, %d refs tracked", rows), s.addr, conc, d, func(int64) ([]byte, bool) {
 			return lookupReq(s.addr, rand.IntN(1000)), true
 		})
 		r.rssKB = s.peakRSS()
