@@ -63,12 +63,20 @@ func observeRequests(m *metrics.Metrics) echo.MiddlewareFunc {
 // observeLookup counts what a lookup did with each charge, and each rule
 // that held one back (once per charge).
 func observeLookup(m *metrics.Metrics, items []recauda.Item) {
-	counts := map[recauda.Decision]int{}
-	rules := map[string]int{}
+	// Every lookup passes here: counted without maps, which a steady-state
+	// lookup (all withheld) would allocate for nothing.
+	decisions := [...]recauda.Decision{recauda.DecisionSend, recauda.DecisionWithheld, recauda.DecisionHeldBack}
+	var counts [len(decisions)]int
+	var rules map[string]int
 	for _, it := range items {
-		counts[it.Decision]++
+		if k := slices.Index(decisions[:], it.Decision); k >= 0 {
+			counts[k]++
+		}
 		if it.Decision != recauda.DecisionHeldBack {
 			continue
+		}
+		if rules == nil {
+			rules = map[string]int{}
 		}
 		seen := make([]string, 0, len(it.Violations))
 		for _, v := range it.Violations {
@@ -78,8 +86,10 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 			}
 		}
 	}
-	for d, n := range counts {
-		m.AddLookupItems(string(d), n)
+	for k, n := range counts {
+		if n > 0 {
+			m.AddLookupItems(string(decisions[k]), n)
+		}
 	}
 	for r, n := range rules {
 		m.AddHeldBack(r, n)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -283,6 +284,21 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// newRequestID is 16 hex digits from the runtime's per-thread generator:
+// enough to tell requests apart in the logs, which is all a request ID is
+// for (it is no secret), at a fraction of the cost of Echo's default, which
+// reads 32 characters' worth of crypto/rand on every request.
+func newRequestID() string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	v := rand.Uint64()
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // cleanRequestID drops an incoming X-Request-Id that validRequestID refuses.

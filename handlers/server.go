@@ -91,6 +91,7 @@ func New(d Deps) *echo.Echo {
 	e.IPExtractor = clientIP(d.TrustedProxies)
 	e.Pre(cleanRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: newRequestID,
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(logging.WithRequestID(c.Request().Context(), id)))
 		},

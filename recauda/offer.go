@@ -42,9 +42,13 @@ type Item struct {
 	RefPayment string
 	// ParentRef is the ERP's ref when RefPayment is a derived balance ref.
 	ParentRef string
-	Payment   models.Payment
-	Decision  Decision
-	// Reason says why a valid charge was withheld.
+	// Payment is the item as Efipay gets it. An Offer, whose items only its
+	// own answer and metrics read, leaves it empty for charges withheld as
+	// already sent; a Preview fills it for every charge.
+	Payment  models.Payment
+	Decision Decision
+	// Reason says why a valid charge was withheld; an Offer leaves it empty
+	// for charges already sent (a Preview says when they are due again).
 	Reason     string
 	Violations []validation.Violation
 }
@@ -111,8 +115,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	seen := make(map[string]int, len(charges))
 	refs := make([]string, 0, len(charges))
 	for i, c := range charges {
-		p, _ := PaymentFromCharge(c, s.cfg.WebhookURL)
-		l.Items[i] = Item{RefPayment: c.RefPayment, Payment: p}
+		l.Items[i] = Item{RefPayment: c.RefPayment}
 		if seen[c.RefPayment]++; seen[c.RefPayment] == 1 && c.RefPayment != "" {
 			refs = append(refs, c.RefPayment)
 		}
@@ -128,8 +131,16 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 
 	var candidates, partial []int
 	var held []store.HeldBack
+	// An Offer maps a charge to its item only when the item may be sent (or
+	// is a balance to work out): in the steady state every charge was sent
+	// already, and mapping them all was a tenth of the lookup's CPU. A
+	// preview shows every item, and why each was withheld.
+	mapItem := func(it *Item, c erp.Charge) { it.Payment, _ = PaymentFromCharge(c, s.cfg.WebhookURL) }
 	for i := range l.Items {
 		it, c := &l.Items[i], charges[i]
+		if !claim {
+			mapItem(it, c)
+		}
 		for _, d := range c.Defects {
 			it.Violations = append(it.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
 		}
@@ -154,12 +165,21 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 				})
 			case len(it.Violations) > 0:
 			case t.Status == models.StatusPartiallyPaid:
+				if claim {
+					mapItem(it, c)
+				}
 				partial = append(partial, i)
 				continue
 			case !t.Offerable(now):
-				it.Decision, it.Reason = DecisionWithheld, withheldReason(t)
+				it.Decision = DecisionWithheld
+				if !claim {
+					it.Reason = withheldReason(t)
+				}
 				continue
 			}
+		}
+		if claim {
+			mapItem(it, c)
 		}
 		it.Violations = append(it.Violations, s.validator.Payment(&it.Payment)...)
 		if len(it.Violations) > 0 {
