@@ -127,24 +127,35 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	// Hand-written statements: this runs in the committer, one webhook
 	// after another, and gorm's reflection was most of its time.
 	query := `SELECT id, ref_payment, parent_ref, id_number, payer_name, status, amount, paid_amount, currency_type,
-		advance_allowed, transaction_id, payload FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
+		advance_allowed, transaction_id, payload, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
+	queryArgs := make([]any, 0, 3+len(d.References))
+	// Whether the charge saw this transaction and status before. On SQLite
+	// it comes in the same statement, one statement less per webhook: the
+	// committer is the only writer. On PostgreSQL it is read after the row
+	// lock is held, by a statement of its own: folded into the locking
+	// one, it would read the snapshot taken before waiting for the lock and
+	// miss the event another replica committed meanwhile.
+	seenCheck := `EXISTS (SELECT 1 FROM webhook_events e WHERE e.charge_id = charges.id AND e.transaction_id = ? AND e.status = ? AND e.outcome <> ?)`
 	if s.dialect == Postgres {
 		// Two replicas applying events of one charge take turns.
-		query += " FOR UPDATE"
+		query = fmt.Sprintf(query, "false") + " FOR UPDATE"
+	} else {
+		query = fmt.Sprintf(query, seenCheck)
+		queryArgs = append(queryArgs, d.TransactionID, d.Status, models.OutcomeDuplicate)
 	}
-	refArgs := make([]any, len(d.References))
-	for i, r := range d.References {
-		refArgs[i] = r
+	for _, r := range d.References {
+		queryArgs = append(queryArgs, r)
 	}
-	rows, err := s.txRows(tx, query, refArgs...)
+	rows, err := s.txRows(tx, query, queryArgs...)
 	if err != nil {
 		return "", "", err
 	}
 	var found []ChargeState
+	var seen bool // the one charge found saw this event before
 	for rows.Next() {
 		var c ChargeState
 		if err := rows.Scan(&c.ID, &c.RefPayment, &c.ParentRef, &c.IDNumber, &c.PayerName, &c.Status, &c.Amount,
-			&c.PaidAmount, &c.Currency, &c.AdvanceAllowed, &c.TransactionID, &c.Payload); err != nil {
+			&c.PaidAmount, &c.Currency, &c.AdvanceAllowed, &c.TransactionID, &c.Payload, &seen); err != nil {
 			rows.Close()
 			return "", "", err
 		}
@@ -168,11 +179,11 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	c := found[0]
 	ev.ChargeID, ev.RefPayment = &c.ID, c.RefPayment
 
-	var seen bool
-	if err := s.txScan(tx, []any{&seen}, `SELECT EXISTS (SELECT 1 FROM webhook_events
-		WHERE charge_id = ? AND transaction_id = ? AND status = ? AND outcome <> ?)`,
-		c.ID, d.TransactionID, d.Status, models.OutcomeDuplicate); err != nil {
-		return "", "", err
+	if s.dialect == Postgres {
+		if err := s.txScan(tx, []any{&seen}, `SELECT `+seenCheck+` FROM charges WHERE id = ?`,
+			d.TransactionID, d.Status, models.OutcomeDuplicate, c.ID); err != nil {
+			return "", "", err
+		}
 	}
 	if seen {
 		return models.OutcomeDuplicate, "transaction " + d.TransactionID + " with status " + d.Status + " was received before", nil
