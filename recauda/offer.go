@@ -133,7 +133,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	var held []store.HeldBack
 	// An Offer maps a charge to its item only when the item may be sent (or
 	// is a balance to work out): in the steady state every charge was sent
-	// already, and mapping them all was a tenth of the lookup's CPU. A
+	// already, and mapping them all was a seventh of the lookup's CPU. A
 	// preview shows every item, and why each was withheld.
 	mapItem := func(it *Item, c erp.Charge) { it.Payment, _ = PaymentFromCharge(c, s.cfg.WebhookURL) }
 	for i := range l.Items {
