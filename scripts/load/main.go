@@ -18,6 +18,10 @@
 // Usage: go run ./scripts/load -duration 10s -concurrency 32 [-pg DSN] [-big 10000000]
 // [-rounds 3] [-only sqlite,pg,big] [-profile DIR]
 //
+// Or, to tell whether a change helps: go run ./scripts/load -compare REV
+// -rounds 10 -duration 4s measures steady state of the server built at git
+// revision REV against the working tree's, in interleaved rounds.
+//
 // Requests go over keep-alive connections driven by hand (wire.go), each
 // opened before its run, so that the generator takes as little as it can of
 // the CPU the servers share with it. Everything runs on loopback, bounded in
@@ -511,6 +515,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds of ceiling and steady state (closed loop, then open loop at half rate); medians are reported")
 	only := flag.String("only", "", "comma-separated subset of the bridge runs: sqlite, pg, big (the ceiling always runs; default: all that apply)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
+	compare := flag.String("compare", "", "only compare steady state of the server built at this git revision with the working tree's, over -rounds interleaved rounds")
 	flag.Parse()
 	want := func(run string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), run) }
 
@@ -528,6 +533,10 @@ func main() {
 	}
 	csv := filepath.Join(dir, "charges.csv")
 	writeCSV(csv, *customers)
+	if *compare != "" {
+		compareSteady(bin, dir, csv, *compare, *duration, *conc, *rounds)
+		return
+	}
 
 	// The ceiling server runs throughout, idle but for its own rounds.
 	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
