@@ -222,7 +222,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		mergeable = work
 	}
 	var err error
-	if s.dialect == Postgres && len(held) == 0 && len(statementSizes(len(offers))) == 1 {
+	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && len(held) == 0 && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
 	} else {
 		err = s.writeClaim(ctx, mergeable, alone)
@@ -393,19 +393,18 @@ func (s *Store) claimInOneStatement(ctx context.Context, w *claimWork) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	won, err := scanClaimed(rows, len(w.offers))
+	if err != nil {
+		return err
+	}
 	w.won = nil
-	for rows.Next() {
-		var r claimedRow
-		if err := rows.Scan(&r.ID, &r.RefPayment, &r.SendCount, &r.IDNumber); err != nil {
-			return err
-		}
+	for _, r := range won {
 		if r.IDNumber != w.offers[0].IDNumber {
 			return fmt.Errorf("claim returned %s for %s, which it did not offer", r.RefPayment, r.IDNumber)
 		}
 		w.won = append(w.won, r.wonRow)
 	}
-	return rows.Err()
+	return nil
 }
 
 // claimant is the work of group a won row belongs to: the first that
@@ -478,8 +477,14 @@ func (s *Store) claimChunk(tx *gorm.DB, st statement) ([]claimedRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanClaimed(rows, len(st.args)/claimColumns)
+}
+
+// scanClaimed reads and closes the rows a claim statement returned; n is
+// how many it may return at most.
+func scanClaimed(rows *sql.Rows, n int) ([]claimedRow, error) {
 	defer rows.Close()
-	won := make([]claimedRow, 0, len(st.args)/claimColumns)
+	won := make([]claimedRow, 0, n)
 	for rows.Next() {
 		var w claimedRow
 		if err := rows.Scan(&w.ID, &w.RefPayment, &w.SendCount, &w.IDNumber); err != nil {

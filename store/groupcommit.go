@@ -246,14 +246,7 @@ func (c *committer) query(ctx context.Context, query string, args ...any) (*sql.
 
 func (c *committer) commit(batch []*writeJob) {
 	errs := make([]error, len(batch))
-	finish := func(shared error) {
-		for i, j := range batch {
-			if errs[i] == nil {
-				errs[i] = shared
-			}
-			j.done <- errs[i]
-		}
-	}
+	finish := func(shared error) { answer(batch, errs, shared) }
 	// After a failed sync of the log, jobs queued before it are refused
 	// too: nothing more is written.
 	if err := c.failure(); err != nil {
@@ -319,6 +312,17 @@ func (c *committer) commit(batch []*writeJob) {
 		return
 	}
 	finish(nil)
+}
+
+// answer tells each job of a batch its outcome: its own error, or shared
+// when it has none.
+func answer(jobs []*writeJob, errs []error, shared error) {
+	for i, j := range jobs {
+		if errs[i] == nil {
+			errs[i] = shared
+		}
+		j.done <- errs[i]
+	}
 }
 
 func (c *committer) close() {

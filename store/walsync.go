@@ -136,12 +136,7 @@ func (w *walSyncer) loop() {
 			}
 		}
 		for _, b := range group {
-			for i, j := range b.jobs {
-				if b.errs[i] == nil {
-					b.errs[i] = err
-				}
-				j.done <- b.errs[i]
-			}
+			answer(b.jobs, b.errs, err)
 		}
 	}
 }

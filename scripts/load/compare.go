@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,19 +31,13 @@ func compareSteady(bin, dir, csv, rev string, d time.Duration, conc, rounds int)
 	if out, err := build.CombinedOutput(); err != nil {
 		log.Fatalf("build %s: %v\n%s", rev, err, out)
 	}
-	open := func(bin, label string) *server {
-		env := []string{"DATABASE_URL=" + filepath.Join(dir, label+".db"), "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}
-		s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
-		closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) { return lookupReq(s.addr, int(i)), i < 1000 })
-		return s
-	}
-	a, b := open(base, "a"), open(bin, "b")
+	const warm = 1000
+	a := startBridge(base, dir, "a", filepath.Join(dir, "a.db"), csv, conc, warm)
 	defer a.stop()
+	b := startBridge(bin, dir, "b", filepath.Join(dir, "b.db"), csv, conc, warm)
 	defer b.stop()
 	measure := func(s *server) result {
-		return s.measured(func() result {
-			return closedLoop("steady state", s.addr, conc, d, func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(1000)), true })
-		})
+		return s.measured(func() result { return closedLoop("steady state", s.addr, conc, d, steadyLookups(s, warm)) })
 	}
 	var rates, cpus []float64
 	var lines []string

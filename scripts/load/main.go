@@ -412,6 +412,26 @@ func writeCSV(path string, customers int) {
 	}
 }
 
+// startBridge starts the bridge on databaseURL with the file source reading
+// csv (env adds to its environment) and serves customers [0, warm) once, so
+// that their charges are sent: what steady state asks for.
+func startBridge(bin, dir, label, databaseURL, csv string, conc, warm int, env ...string) *server {
+	env = append([]string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}, env...)
+	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
+	warmed := closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) {
+		return lookupReq(s.addr, int(i)), int(i) < warm
+	})
+	if warmed.errors > 0 {
+		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
+	}
+	return s
+}
+
+// steadyLookups are lookups of random customers among the warm ones.
+func steadyLookups(s *server, warm int) func(int64) ([]byte, bool) {
+	return func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
+}
+
 // bridgeRun is what one tracking store measured. The closed-loop steady
 // state and the open-loop half rate ran in rounds, each round measuring the
 // ceiling right before the bridge (at the same rate, for the open loop),
@@ -451,18 +471,11 @@ func medianRatio(rs []float64) float64 {
 // cs. warm customers [0, warm) are served once before the
 // steady-state runs; first offers walk the rest.
 func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, customers int, d time.Duration, conc, rounds int) bridgeRun {
-	env := []string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "LOG_LEVEL=error", "RESEND_AFTER=24h"}
-	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
+	s := startBridge(bin, dir, label, databaseURL, csv, conc, warm, "EFIPAY_WEBHOOK_TOKEN="+webhookToken, "RESEND_AFTER=24h")
 	defer s.stop()
 	out := bridgeRun{label: label}
-	warmed := closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) {
-		return lookupReq(s.addr, int(i)), int(i) < warm
-	})
-	if warmed.errors > 0 {
-		log.Fatalf("%s: %d errors while warming", label, warmed.errors)
-	}
 	ceilingReq := func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true }
-	steadyReq := func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
+	steadyReq := steadyLookups(s, warm)
 	for r := range rounds {
 		out.ceiling = append(out.ceiling, cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) }))
 		measure := func() result { return closedLoop(label+" steady state", s.addr, conc, d, steadyReq) }
@@ -670,18 +683,13 @@ SELECT 'BULK-' || i, printf('%%d', 10000000000 + i), 'Cliente', 'Cuota', '100000
 			log.Fatalf("fill: %v %s", err, out)
 		}
 		log.Printf("filled %d refs in %s", rows, time.Since(t0).Round(time.Second))
-		env := []string{"DATABASE_URL=" + db, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}
-		s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
-		closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) { return lookupReq(s.addr, int(i)), i < 1000 })
-		return s
+		return startBridge(bin, dir, label, db, csv, conc, 1000)
 	}
 	smallServer, bigServer := open("small", 10000), open("big", n)
 	defer smallServer.stop()
 	defer bigServer.stop()
 	measure := func(s *server, rows int) result {
-		r := closedLoop(fmt.Sprintf("SQLite steady state, %d refs tracked", rows), s.addr, conc, d, func(int64) ([]byte, bool) {
-			return lookupReq(s.addr, rand.IntN(1000)), true
-		})
+		r := closedLoop(fmt.Sprintf("SQLite steady state, %d refs tracked", rows), s.addr, conc, d, steadyLookups(s, 1000))
 		r.rssKB = s.peakRSS()
 		return r
 	}
