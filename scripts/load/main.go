@@ -432,6 +432,39 @@ func steadyLookups(s *server, warm int) func(int64) ([]byte, bool) {
 	return func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
 }
 
+// firstOffers looks up customers from first on, below end, each once, so
+// that every lookup claims its customer's charges; it returns how many
+// customers it looked up.
+func firstOffers(label string, s *server, first, end, conc int, d time.Duration) (result, int) {
+	var done atomic.Int64
+	r := closedLoop(label+" first offers", s.addr, conc, d, func(i int64) ([]byte, bool) {
+		c := first + int(i)
+		if c >= end {
+			return nil, false
+		}
+		done.Store(i + 1)
+		return lookupReq(s.addr, c), true
+	})
+	return r, int(done.Load())
+}
+
+// webhookIntake posts one signed approved webhook for each charge of the
+// customers from first on, below end, that firstOffers looked up, starting
+// with the charge skip; it returns how many it posted.
+func webhookIntake(label string, s *server, first, end, skip, conc int, d time.Duration) (result, int) {
+	var done atomic.Int64
+	r := closedLoop(label+" webhook intake", s.addr, conc, d, func(i int64) ([]byte, bool) {
+		n := skip + int(i)
+		if n >= (end-first)*perCustomer {
+			return nil, false
+		}
+		done.Store(i + 1)
+		c, k := first+n/perCustomer, n%perCustomer
+		return webhookReq(s.addr, 1_000_000+int64(n), ref(c, k), amount(k)), true
+	})
+	return r, int(done.Load())
+}
+
 // bridgeRun is what one tracking store measured. The closed-loop steady
 // state and the open-loop half rate ran in rounds, each round measuring the
 // ceiling right before the bridge (at the same rate, for the open loop),
@@ -490,28 +523,16 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 		out.ceilHalf = append(out.ceilHalf, cs.measured(func() result { return openLoop("ceiling at the same rate", cs.addr, half, d, ceilingReq) }))
 		out.half = append(out.half, s.measured(func() result { return openLoop(label+" steady state at half rate", s.addr, half, d, steadyReq) }))
 	}
-	var firstDone atomic.Int64
 	out.ceilFirst = cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) })
-	out.first = s.profiled(label+" first offers", d, func() result {
-		return closedLoop(label+" first offers", s.addr, conc, d, func(i int64) ([]byte, bool) {
-			c := warm + int(i)
-			if c >= customers {
-				return nil, false
-			}
-			firstDone.Store(i + 1)
-			return lookupReq(s.addr, c), true
-		})
+	var looked int
+	out.first = s.profiled(label+" first offers", d, func() (r result) {
+		r, looked = firstOffers(label, s, warm, customers, conc, d)
+		return r
 	})
-	offered := int(firstDone.Load()) * perCustomer
 	out.ceilWebhooks = cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) })
-	out.webhooks = s.profiled(label+" webhook intake", d, func() result {
-		return closedLoop(label+" webhook intake", s.addr, conc, d, func(i int64) ([]byte, bool) {
-			if int(i) >= offered {
-				return nil, false
-			}
-			c, k := warm+int(i)/perCustomer, int(i)%perCustomer
-			return webhookReq(s.addr, 1_000_000+i, ref(c, k), amount(k)), true
-		})
+	out.webhooks = s.profiled(label+" webhook intake", d, func() (r result) {
+		r, _ = webhookIntake(label, s, warm, warm+looked, 0, conc, d)
+		return r
 	})
 	out.rssKB = s.peakRSS()
 	s.saveHeapProfile(label + " heap")
@@ -528,7 +549,8 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds of ceiling and steady state (closed loop, then open loop at half rate); medians are reported")
 	only := flag.String("only", "", "comma-separated subset of the bridge runs: sqlite, pg, big (the ceiling always runs; default: all that apply)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
-	compare := flag.String("compare", "", "only compare steady state of the server built at this git revision with the working tree's, over -rounds interleaved rounds")
+	compareRev := flag.String("compare", "", "only compare the server built at this git revision with the working tree's, over -rounds interleaved rounds")
+	compareWhat := flag.String("compare-what", "steady", "what -compare measures: steady (steady-state lookups) or writes (first offers, then webhook intake)")
 	flag.Parse()
 	want := func(run string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), run) }
 
@@ -546,8 +568,8 @@ func main() {
 	}
 	csv := filepath.Join(dir, "charges.csv")
 	writeCSV(csv, *customers)
-	if *compare != "" {
-		compareSteady(bin, dir, csv, *compare, *duration, *conc, *rounds)
+	if *compareRev != "" {
+		compare(bin, dir, csv, *compareRev, *compareWhat, *duration, *conc, *rounds, *customers)
 		return
 	}
 
