@@ -225,7 +225,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && len(held) == 0 && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
 	} else {
-		err = s.writeClaim(ctx, mergeable, alone)
+		err = s.commitJob(ctx, &writeJob{fn: alone, claim: mergeable})
 	}
 	if err != nil {
 		return Claim{}, translate("store: claim", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 
 	"gorm.io/driver/sqlite"
@@ -24,6 +25,9 @@ type writeJob struct {
 	// claim, when set, is what fn does, in a form the committer may run in
 	// one statement with the batch's other claims (mergeClaims).
 	claim *claimWork
+	// settle, when set, is what fn does, in a form the committer may run
+	// with the batch's other settles (mergeSettles).
+	settle *settleWork
 }
 
 // committer runs SQLite's write transactions with group commit: one
@@ -50,9 +54,12 @@ type committer struct {
 	wal *walSyncer
 	// mergeClaims runs several jobs' claims as one; nil: each runs alone.
 	mergeClaims func(tx *gorm.DB, works []*claimWork) error
-	stop        chan struct{}
-	once        sync.Once
-	wg          sync.WaitGroup
+	// mergeSettles settles several jobs' deliveries together, marking
+	// those it settled; nil: each runs alone.
+	mergeSettles func(tx *gorm.DB, works []*settleWork) error
+	stop         chan struct{}
+	once         sync.Once
+	wg           sync.WaitGroup
 }
 
 // newCommitter pins a connection of pool. dbPath, when set, is the
@@ -88,14 +95,14 @@ func newCommitter(ctx context.Context, pool *sql.DB, gcfg *gorm.Config, dbPath s
 // do runs fn in a write transaction and returns once it is committed or has
 // failed. It waits for the outcome even when ctx is cancelled after the job
 // was queued, because the caller must know whether its write happened.
-func (c *committer) do(ctx context.Context, fn func(tx *gorm.DB) error, claim *claimWork) error {
+func (c *committer) do(ctx context.Context, job *writeJob) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := c.failure(); err != nil {
 		return err
 	}
-	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1), claim: claim}
+	job.ctx, job.done = context.WithoutCancel(ctx), make(chan error, 1)
 	select {
 	case c.jobs <- job:
 	case <-ctx.Done():
@@ -176,32 +183,31 @@ func (c *committer) alone(ctx context.Context, j *writeJob) error {
 	return err
 }
 
-// merge runs works' claims together in a savepoint. false: they failed
-// and were rolled back, each to be run alone; an error: the transaction is
-// unusable.
-func (c *committer) merge(ctx context.Context, works []*claimWork) (bool, error) {
-	if err := c.exec(ctx, "SAVEPOINT claims"); err != nil {
-		// Nothing was done: each claim runs alone and meets the error
+// merge runs several jobs' work together in a savepoint. false: it failed
+// and was rolled back, undo has forgotten what it did, and each job is to
+// run alone; an error: the transaction is unusable.
+func (c *committer) merge(ctx context.Context, run func(tx *gorm.DB) error, undo func()) (bool, error) {
+	if err := c.exec(ctx, "SAVEPOINT merged"); err != nil {
+		// Nothing was done: each job runs alone and meets the error
 		// itself, if it lasts.
 		return false, nil
 	}
-	if err := c.mergeClaims(c.db.WithContext(ctx), works); err != nil {
-		for _, w := range works {
-			w.won = nil
-		}
-		if err := c.exec(ctx, "ROLLBACK TO SAVEPOINT claims"); err != nil {
+	if err := run(c.db.WithContext(ctx)); err != nil {
+		undo()
+		if err := c.exec(ctx, "ROLLBACK TO SAVEPOINT merged"); err != nil {
 			return false, err
 		}
-		return false, c.exec(ctx, "RELEASE SAVEPOINT claims")
+		return false, c.exec(ctx, "RELEASE SAVEPOINT merged")
 	}
-	return true, c.exec(ctx, "RELEASE SAVEPOINT claims")
+	return true, c.exec(ctx, "RELEASE SAVEPOINT merged")
 }
 
 // maxStmts bounds the statements kept prepared, each of which costs SQLite
-// memory: claims use a fixed set of texts (statementRowCounts), settling a
-// webhook a few more; past the bound a statement is prepared for its one
-// use.
-const maxStmts = 64
+// memory: claims use a fixed set of texts (statementRowCounts, 33), merged
+// settles another (settleRowCounts, 30), a webhook settled alone and the
+// transaction control about 15; past the bound a statement is prepared for
+// its one use, which costs more than running it.
+const maxStmts = 128
 
 // stmt returns query prepared on the pinned connection, or nil when it is
 // not kept.
@@ -269,25 +275,33 @@ func (c *committer) commit(batch []*writeJob) {
 		}
 		return true
 	}
-	var claims []int
+	var claims, settles []int
 	for i, j := range batch {
-		if j.claim != nil && c.mergeClaims != nil {
+		switch {
+		case j.claim != nil && c.mergeClaims != nil:
 			claims = append(claims, i)
-			continue
-		}
-		if !runAlone(i) {
-			return
+		case j.settle != nil && c.mergeSettles != nil:
+			settles = append(settles, i)
+		default:
+			if !runAlone(i) {
+				return
+			}
 		}
 	}
+	// Claims are most of what lookups write, settles all that webhooks
+	// do: one statement for several jobs instead of several each. If the
+	// merged run fails, each job runs alone, so that only a job that fails
+	// on its own reports an error.
 	if len(claims) > 1 {
-		// Claims are most of what lookups write: one statement for all of
-		// them instead of several each. If it fails, each runs alone, so
-		// that only a claim that fails on its own reports an error.
 		works := make([]*claimWork, len(claims))
 		for k, i := range claims {
 			works[k] = batch[i].claim
 		}
-		merged, err := c.merge(ctx, works)
+		merged, err := c.merge(ctx, func(tx *gorm.DB) error { return c.mergeClaims(tx, works) }, func() {
+			for _, w := range works {
+				w.won = nil
+			}
+		})
 		if err != nil {
 			_ = c.exec(ctx, "ROLLBACK")
 			finish(err)
@@ -297,7 +311,28 @@ func (c *committer) commit(batch []*writeJob) {
 			claims = nil
 		}
 	}
-	for _, i := range claims {
+	if len(settles) > 1 {
+		works := make([]*settleWork, len(settles))
+		for k, i := range settles {
+			works[k] = batch[i].settle
+		}
+		merged, err := c.merge(ctx, func(tx *gorm.DB) error { return c.mergeSettles(tx, works) }, func() {
+			for _, w := range works {
+				w.merged = false
+			}
+		})
+		if err != nil {
+			_ = c.exec(ctx, "ROLLBACK")
+			finish(err)
+			return
+		}
+		if merged {
+			// What the merged run left to its jobs (a delivery it could
+			// not settle with the others) runs alone, after it.
+			settles = slices.DeleteFunc(settles, func(i int) bool { return batch[i].settle.merged })
+		}
+	}
+	for _, i := range append(claims, settles...) {
 		if !runAlone(i) {
 			return
 		}
@@ -404,17 +439,18 @@ func (s *Store) txExec(tx *gorm.DB, query string, args ...any) error {
 // writeTx runs fn in a write transaction: grouped with others on SQLite, a
 // transaction of its own on PostgreSQL, whose server groups commits itself.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.writeClaim(ctx, nil, fn)
+	return s.commitJob(ctx, &writeJob{fn: fn})
 }
 
-// writeClaim is writeTx for a claim, when claim is set, that the committer
-// may merge with the other claims of its batch; fn runs it alone.
-func (s *Store) writeClaim(ctx context.Context, claim *claimWork, fn func(tx *gorm.DB) error) error {
+// commitJob is writeTx for a job that may also say what it does in a form
+// the committer can merge with other jobs of its batch (a claim, a settle);
+// job.fn runs it alone.
+func (s *Store) commitJob(ctx context.Context, job *writeJob) error {
 	if s.committer != nil {
-		err := s.committer.do(ctx, fn, claim)
+		err := s.committer.do(ctx, job)
 		// Whatever the outcome, the cache may no longer be true.
 		s.writes.Add(1)
 		return err
 	}
-	return s.write.WithContext(ctx).Transaction(fn)
+	return s.write.WithContext(ctx).Transaction(job.fn)
 }

@@ -82,9 +82,24 @@ type SettleResult struct {
 // parsed or matched is still stored. The same (transaction, status) applied
 // twice is stored as a duplicate and changes nothing.
 func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (SettleResult, error) {
+	job, result := s.settleJob(d, decide)
+	if err := s.commitJob(ctx, job); err != nil {
+		return SettleResult{}, translate("store: settle", err)
+	}
+	return result(), nil
+}
+
+// settleJob is the write job that settles d, and what it did once run.
+// The SQLite committer may settle it together with the other deliveries of
+// its batch (mergeSettles); otherwise the job's fn does, alone.
+func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() SettleResult) {
 	now := s.now()
 	var res SettleResult
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+	var work *settleWork
+	if d.ParseError == "" && len(d.References) > 0 {
+		work = &settleWork{d: d, decide: decide, now: now}
+	}
+	job := &writeJob{settle: work, fn: func(tx *gorm.DB) error {
 		ev := models.WebhookEventRow{
 			ReceivedAt: now, Body: string(d.Body), BodyHash: PayloadHash(d.Body),
 			TransactionID: d.TransactionID, Status: d.Status, CurrencyType: d.Currency,
@@ -108,11 +123,13 @@ func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (S
 		}
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
 		return nil
-	})
-	if err != nil {
-		return SettleResult{}, translate("store: settle", err)
+	}}
+	return job, func() SettleResult {
+		if work != nil && work.merged {
+			return work.res
+		}
+		return res
 	}
-	return res, nil
 }
 
 // settleEvent matches the delivery to its charge and applies it. Problems of
@@ -126,8 +143,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 	// Hand-written statements: this runs in the committer, one webhook
 	// after another, and gorm's reflection was most of its time.
-	query := `SELECT id, ref_payment, parent_ref, id_number, payer_name, status, amount, paid_amount, currency_type,
-		advance_allowed, transaction_id, payload, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
+	query := `SELECT ` + chargeStateColumns + `, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
 	queryArgs := make([]any, 0, 3+len(d.References))
 	// Whether the charge saw this transaction and status before. On SQLite
 	// it comes in the same statement, one statement less per webhook: the
@@ -154,8 +170,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	var seen bool // the one charge found saw this event before
 	for rows.Next() {
 		var c ChargeState
-		if err := rows.Scan(&c.ID, &c.RefPayment, &c.ParentRef, &c.IDNumber, &c.PayerName, &c.Status, &c.Amount,
-			&c.PaidAmount, &c.Currency, &c.AdvanceAllowed, &c.TransactionID, &c.Payload, &seen); err != nil {
+		if err := rows.Scan(append(c.scanDest(), &seen)...); err != nil {
 			rows.Close()
 			return "", "", err
 		}
@@ -190,34 +205,19 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 
 	dec := decide(c)
+	change := s.chargeChange(dec, now)
 	set := []string{"updated_at = ?"}
-	args := []any{now}
-	if dec.NewStatus != "" {
-		set, args = append(set, "status = ?"), append(args, dec.NewStatus)
-	}
-	if dec.PaidAmount != nil {
-		set, args = append(set, "paid_amount = ?"), append(args, dec.PaidAmount.String())
-	}
-	if dec.PaidAt != nil {
-		set, args = append(set, "paid_at = ?"), append(args, *dec.PaidAt)
-	}
-	if dec.TransactionID != "" {
-		set, args = append(set, "transaction_id = ?"), append(args, dec.TransactionID)
-	}
-	if dec.OfferNow {
-		set, args = append(set, "offer_after = ?"), append(args, now)
+	args := []any{change[0]}
+	for i, v := range change[1:] {
+		if v != nil {
+			set, args = append(set, changedColumns[i]+" = ?"), append(args, v)
+		}
 	}
 	if err := s.txExec(tx, "UPDATE charges SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, c.ID)...); err != nil {
 		return "", "", err
 	}
-	to := c.Status
-	if dec.NewStatus != "" {
-		to = dec.NewStatus
-	}
-	line := fmt.Sprintf("webhook %s: transaction %s %s %s %s", dec.Outcome, d.TransactionID, d.Status, d.Currency, d.Amount.String())
-	if dec.Detail != "" {
-		line += ": " + dec.Detail
-	}
+	to := dec.statusAfter(c)
+	line := webhookLine(d, dec)
 	// The timeline entries go in one statement, after the write-back job
 	// whose number the second one names.
 	const event = "(?, ?, ?, ?, ?, ?)"
@@ -236,12 +236,69 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		default:
 			res.WritebackID = jobID
 			values += ", " + event
-			events = append(events, c.ID, "writeback_enqueued", to, to,
-				fmt.Sprintf("write-back #%d queued for transaction %s", jobID, d.TransactionID), now)
+			events = append(events, c.ID, "writeback_enqueued", to, to, writebackLine(jobID, d.TransactionID), now)
 		}
 	}
 	if err := s.txExec(tx, `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `+values, events...); err != nil {
 		return "", "", err
 	}
 	return dec.Outcome, dec.Detail, nil
+}
+
+// chargeStateColumns are the charges columns a ChargeState holds, in the
+// order of scanDest.
+const chargeStateColumns = `id, ref_payment, parent_ref, id_number, payer_name, status, amount, paid_amount,
+	currency_type, advance_allowed, transaction_id, payload`
+
+func (c *ChargeState) scanDest() []any {
+	return []any{&c.ID, &c.RefPayment, &c.ParentRef, &c.IDNumber, &c.PayerName, &c.Status, &c.Amount,
+		&c.PaidAmount, &c.Currency, &c.AdvanceAllowed, &c.TransactionID, &c.Payload}
+}
+
+// changedColumns are the charge's columns a Decision may set, besides
+// updated_at, in the order of chargeChange.
+var changedColumns = [...]string{"status", "paid_amount", "paid_at", "transaction_id", "offer_after"}
+
+// chargeChange is what dec writes to its charge: updated_at, then the
+// values of changedColumns, nil where the column keeps its value.
+func (s *Store) chargeChange(dec Decision, now time.Time) [1 + len(changedColumns)]any {
+	change := [1 + len(changedColumns)]any{s.timeArg(now)}
+	if dec.NewStatus != "" {
+		change[1] = dec.NewStatus
+	}
+	if dec.PaidAmount != nil {
+		change[2] = dec.PaidAmount.String()
+	}
+	if dec.PaidAt != nil {
+		change[3] = s.timeArg(*dec.PaidAt)
+	}
+	if dec.TransactionID != "" {
+		change[4] = dec.TransactionID
+	}
+	if dec.OfferNow {
+		change[5] = s.timeArg(now)
+	}
+	return change
+}
+
+// statusAfter is c's status once dec is applied.
+func (dec Decision) statusAfter(c ChargeState) string {
+	if dec.NewStatus != "" {
+		return dec.NewStatus
+	}
+	return c.Status
+}
+
+// webhookLine is the timeline entry of a webhook applied to its charge.
+func webhookLine(d WebhookDelivery, dec Decision) string {
+	line := fmt.Sprintf("webhook %s: transaction %s %s %s %s", dec.Outcome, d.TransactionID, d.Status, d.Currency, d.Amount.String())
+	if dec.Detail != "" {
+		line += ": " + dec.Detail
+	}
+	return line
+}
+
+// writebackLine is the timeline entry of a write-back job queued.
+func writebackLine(jobID int64, transactionID string) string {
+	return fmt.Sprintf("write-back #%d queued for transaction %s", jobID, transactionID)
 }

@@ -153,6 +153,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
 		s.committer.mergeClaims = s.runClaims
+		s.committer.mergeSettles = s.mergeSettles
 		s.cache = newTrackedCache()
 	case Postgres:
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{

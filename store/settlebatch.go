@@ -1,0 +1,263 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"recauda-bridge/models"
+)
+
+// settleWork is a parsed delivery with references, in the form the SQLite
+// committer can settle together with the other deliveries of its batch.
+type settleWork struct {
+	d      WebhookDelivery
+	decide Decide
+	now    time.Time
+	// merged: mergeSettles settled it and res is its result; otherwise
+	// its job settles it alone.
+	merged bool
+	res    SettleResult
+}
+
+// settleRowCounts are the row counts of the merged settle's statements,
+// largest first: fewer sizes than claims use, because a settle has more
+// statements, and each text stays prepared (maxStmts).
+var settleRowCounts = []int{32, 16, 8, 4, 2, 1}
+
+// The texts of the merged settle's statements, by row count.
+var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvents = func() (charges, updates, writebacks, timelines, events map[int]string) {
+	charges, updates, writebacks, timelines, events = map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}
+	rows := func(row string, n int) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
+	for _, n := range settleRowCounts {
+		// eventful: the charge has had a webhook applied or flagged
+		// before. Such a delivery is settled alone, where the exact check
+		// for a duplicate runs; a charge's first webhook, the usual one,
+		// cannot be a duplicate.
+		charges[n] = `SELECT ` + chargeStateColumns + `,
+			EXISTS (SELECT 1 FROM webhook_events e WHERE e.charge_id = charges.id AND e.outcome <> '` + models.OutcomeDuplicate + `')
+			FROM charges WHERE ref_payment IN (` + placeholders(n) + `)`
+		// A NULL leaves the column as it is (chargeChange).
+		updates[n] = `UPDATE charges SET updated_at = v.column2,
+			status = COALESCE(v.column3, charges.status),
+			paid_amount = COALESCE(v.column4, charges.paid_amount),
+			paid_at = COALESCE(v.column5, charges.paid_at),
+			transaction_id = COALESCE(v.column6, charges.transaction_id),
+			offer_after = COALESCE(v.column7, charges.offer_after)
+			FROM (VALUES ` + rows("(?, ?, ?, ?, ?, ?, ?)", n) + `) AS v WHERE charges.id = v.column1`
+		writebacks[n] = `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state,
+			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ` + rows("(?, ?, ?, ?, '"+models.WritebackPending+"', 0, ?, '', ?, ?)", n) + `
+			ON CONFLICT DO NOTHING RETURNING id, charge_id`
+		timelines[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
+			rows("(?, ?, ?, ?, ?, ?)", n)
+		events[n] = `INSERT INTO webhook_events (received_at, body, body_hash, transaction_id, status, amount,
+			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail) VALUES ` +
+			rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
+	}
+	return charges, updates, writebacks, timelines, events
+}()
+
+// splitRows splits n rows into statements of the given row counts, largest
+// first.
+func splitRows(n int, counts []int) []int {
+	var sizes []int
+	for _, size := range counts {
+		for ; n >= size; n -= size {
+			sizes = append(sizes, size)
+		}
+	}
+	return sizes
+}
+
+// settleTarget is a work that mergeSettles settles, with its charge.
+type settleTarget struct {
+	w   *settleWork
+	c   ChargeState
+	dec Decision
+	// jobID is the write-back job queued, or 0.
+	jobID int64
+}
+
+// mergeSettles settles, together, each of works whose delivery matches
+// exactly one charge that no other delivery of works matches and that has
+// had no webhook before: what Settle's own transaction would write for it,
+// in a few statements for all of them. It marks them merged; the others
+// are left to settle alone, after. On SQLite only (UPDATE ... FROM).
+func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
+	type charge struct {
+		ChargeState
+		eventful bool
+	}
+	var refs []any
+	named := map[string]bool{}
+	for _, w := range works {
+		for _, r := range w.d.References {
+			if !named[r] {
+				named[r] = true
+				refs = append(refs, r)
+			}
+		}
+	}
+	byRef := make(map[string]*charge, len(refs))
+	for _, size := range splitRows(len(refs), settleRowCounts) {
+		rows, err := s.txRows(tx, settleCharges[size], refs[:size]...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			c := &charge{}
+			if err := rows.Scan(append(c.scanDest(), &c.eventful)...); err != nil {
+				rows.Close()
+				return err
+			}
+			byRef[c.RefPayment] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		refs = refs[size:]
+	}
+
+	// The charge each delivery matches, when it matches exactly one.
+	matched := make([]*charge, len(works))
+	deliveries := map[int64]int{} // by charge
+	for i, w := range works {
+		var found *charge
+	refs:
+		for _, r := range w.d.References {
+			switch c := byRef[r]; {
+			case c == nil || c == found:
+			case found == nil:
+				found = c
+			default:
+				// Ambiguous: settled alone, which says so.
+				found = nil
+				break refs
+			}
+		}
+		if found != nil {
+			matched[i] = found
+			deliveries[found.ID]++
+		}
+	}
+	var targets []*settleTarget
+	for i, w := range works {
+		c := matched[i]
+		if c == nil || c.eventful || deliveries[c.ID] > 1 {
+			continue
+		}
+		targets = append(targets, &settleTarget{w: w, c: c.ChargeState, dec: w.decide(c.ChargeState)})
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	byCharge := make(map[int64]*settleTarget, len(targets))
+	for _, t := range targets {
+		byCharge[t.c.ID] = t
+	}
+
+	var queued []*settleTarget // those with a write-back to queue
+	for _, t := range targets {
+		if t.dec.Writeback != nil {
+			queued = append(queued, t)
+		}
+	}
+	err := inChunks(targets, func(size int, chunk []*settleTarget) error {
+		args := make([]any, 0, size*7)
+		for _, t := range chunk {
+			change := s.chargeChange(t.dec, t.w.now)
+			args = append(append(args, t.c.ID), change[:]...)
+		}
+		return s.txExec(tx, settleUpdates[size], args...)
+	})
+	if err != nil {
+		return err
+	}
+	// A job for this (ref, transaction) already queued stays as it is: no
+	// row comes back for it.
+	err = inChunks(queued, func(size int, chunk []*settleTarget) error {
+		args := make([]any, 0, size*7)
+		for _, t := range chunk {
+			at := s.timeArg(t.w.now)
+			args = append(args, t.c.ID, t.c.RefPayment, t.w.d.TransactionID, string(t.dec.Writeback), at, at, at)
+		}
+		return s.scanIDs(tx, settleWritebacks[size], args, byCharge, func(t *settleTarget, id int64) { t.jobID = id })
+	})
+	if err != nil {
+		return err
+	}
+	var lines []any
+	for _, t := range targets {
+		at, to := s.timeArg(t.w.now), t.dec.statusAfter(t.c)
+		lines = append(lines, t.c.ID, "webhook", t.c.Status, to, webhookLine(t.w.d, t.dec), at)
+		if t.jobID != 0 {
+			lines = append(lines, t.c.ID, "writeback_enqueued", to, to, writebackLine(t.jobID, t.w.d.TransactionID), at)
+		}
+	}
+	const timelineColumns = 6
+	for _, size := range splitRows(len(lines)/timelineColumns, settleRowCounts) {
+		if err := s.txExec(tx, settleTimelines[size], lines[:size*timelineColumns]...); err != nil {
+			return err
+		}
+		lines = lines[size*timelineColumns:]
+	}
+	err = inChunks(targets, func(size int, chunk []*settleTarget) error {
+		args := make([]any, 0, size*13)
+		for _, t := range chunk {
+			d := t.w.d
+			args = append(args, s.timeArg(t.w.now), string(d.Body), PayloadHash(d.Body), d.TransactionID, d.Status,
+				d.Amount.String(), d.Currency, d.Production, d.PaymentMethod, t.c.RefPayment, t.c.ID, t.dec.Outcome, t.dec.Detail)
+		}
+		return s.scanIDs(tx, settleEvents[size], args, byCharge, func(t *settleTarget, id int64) {
+			t.w.res = SettleResult{EventID: id, Outcome: t.dec.Outcome, Detail: t.dec.Detail, RefPayment: t.c.RefPayment, WritebackID: t.jobID}
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if t.w.res.EventID == 0 {
+			return fmt.Errorf("store: merged settle stored no event for %s", t.c.RefPayment)
+		}
+	}
+	for _, t := range targets {
+		t.w.merged = true
+	}
+	return nil
+}
+
+// inChunks calls run for targets cut into statements of settleRowCounts.
+func inChunks(targets []*settleTarget, run func(size int, chunk []*settleTarget) error) error {
+	for _, size := range splitRows(len(targets), settleRowCounts) {
+		if err := run(size, targets[:size]); err != nil {
+			return err
+		}
+		targets = targets[size:]
+	}
+	return nil
+}
+
+// scanIDs runs a statement returning (id, charge_id) rows and hands each id
+// to the target of its charge.
+func (s *Store) scanIDs(tx *gorm.DB, query string, args []any, byCharge map[int64]*settleTarget, set func(*settleTarget, int64)) error {
+	rows, err := s.txRows(tx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, chargeID int64
+		if err := rows.Scan(&id, &chargeID); err != nil {
+			return err
+		}
+		t := byCharge[chargeID]
+		if t == nil {
+			return fmt.Errorf("store: merged settle returned charge %d, which it did not settle", chargeID)
+		}
+		set(t, id)
+	}
+	return rows.Err()
+}
