@@ -209,34 +209,45 @@ type server struct {
 // each measured bridge run.
 var profileDir string
 
+// traceToo (-trace) adds an execution trace of a second to each profile.
+var traceToo bool
+
 // profiled is measured, and when profiling, the server's profiler samples
 // it for d and the profile goes to profileDir/<name>.prof.
 func (s *server) profiled(name string, d time.Duration, measure func() result) result {
 	if profileDir == "" || s.debugAddr == "" {
 		return s.measured(measure)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		secs := max(1, int(d.Seconds()))
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.debugAddr, secs))
+	var wg sync.WaitGroup
+	save := func(what, query, path string) {
+		defer wg.Done()
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", s.debugAddr, query))
 		if err != nil {
-			log.Printf("profile %s: %v", name, err)
+			log.Printf("%s %s: %v", what, name, err)
 			return
 		}
 		defer resp.Body.Close()
-		path := profilePath(name)
 		f, err := os.Create(path)
 		if err != nil {
-			log.Printf("profile %s: %v", name, err)
+			log.Printf("%s %s: %v", what, name, err)
 			return
 		}
 		defer f.Close()
 		_, _ = io.Copy(f, resp.Body)
-		log.Printf("profile of %q in %s", name, path)
-	}()
+		log.Printf("%s of %q in %s", what, name, path)
+	}
+	wg.Add(1)
+	go save("profile", fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()))), profilePath(name))
+	if traceToo {
+		// One second from the middle of the run: a trace grows fast.
+		wg.Add(1)
+		go func() {
+			time.Sleep(d / 3)
+			save("execution trace", "trace?seconds=1", strings.TrimSuffix(profilePath(name), ".prof")+".trace")
+		}()
+	}
 	r := s.measured(measure)
-	<-done
+	wg.Wait()
 	return r
 }
 
@@ -548,6 +559,7 @@ func main() {
 	big := flag.Int("big", 0, "also measure steady state with this many refs already tracked (e.g. 10000000)")
 	rounds := flag.Int("rounds", 3, "rounds of ceiling and steady state (closed loop, then open loop at half rate); medians are reported")
 	only := flag.String("only", "", "comma-separated subset of the bridge runs: sqlite, pg, big (the ceiling always runs; default: all that apply)")
+	flag.BoolVar(&traceToo, "trace", false, "with -profile, also write a one-second execution trace of the server from the middle of each bridge run")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
 	compareRev := flag.String("compare", "", "only compare the server built at this git revision with the working tree's, over -rounds interleaved rounds")
 	compareWhat := flag.String("compare-what", "steady", "what -compare measures: steady (steady-state lookups) or writes (first offers, then webhook intake)")
