@@ -80,8 +80,13 @@ func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked,
 // scanTracked reads what the lookup needs of refs, by hand rather than by
 // reflection: this is the lookup's hot path.
 func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs []string) error {
-	rows, err := s.read.WithContext(ctx).Raw(`SELECT ref_payment, id_number, status, send_count, offer_after, amount,
-		paid_amount, advance_allowed, parent_ref FROM charges WHERE ref_payment IN ?`, refs).Rows()
+	var rows *sql.Rows
+	var err error
+	if s.trackedRead != nil {
+		rows, err = s.trackedRead.query(ctx, refs)
+	} else {
+		rows, err = s.read.WithContext(ctx).Raw(`SELECT `+trackedSelect+` FROM charges WHERE ref_payment IN ?`, refs).Rows()
+	}
 	if err != nil {
 		return err
 	}
@@ -102,7 +107,10 @@ func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs [
 	return rows.Err()
 }
 
+// trackedColumns are what scanTracked reads of a charge, in its order.
 var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref"}
+
+var trackedSelect = strings.Join(trackedColumns, ", ")
 
 func trackedOf(r models.ChargeRow) Tracked {
 	return Tracked{

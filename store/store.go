@@ -95,8 +95,10 @@ type Store struct {
 	// cache serves Tracked on SQLite; nil on PostgreSQL, where other
 	// replicas write too.
 	cache *trackedCache
-	now   func() time.Time
-	log   *slog.Logger
+	// trackedRead reads tracked refs on SQLite; nil on PostgreSQL.
+	trackedRead *trackedRead
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Open connects to the database. It does not migrate.
@@ -145,6 +147,11 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if err := setPool(r, opts); err != nil {
 			return nil, err
 		}
+		readDB, err := r.DB()
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
+		}
+		s.trackedRead = newTrackedRead(readDB)
 		sqlDB, err := w.DB()
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
@@ -262,6 +269,9 @@ func (s *Store) Close() error {
 		s.committer.close()
 	}
 	var errs []error
+	if s.trackedRead != nil {
+		errs = append(errs, s.trackedRead.close())
+	}
 	seen := map[*gorm.DB]bool{}
 	for _, db := range []*gorm.DB{s.read, s.write} {
 		if db == nil || seen[db] {
