@@ -143,22 +143,22 @@ func references(top map[string]json.RawMessage, body []byte) []string {
 	var refs refSet
 	checkout, _ := objectAt(top, "checkout")
 	for _, root := range []map[string]json.RawMessage{checkout, top} {
+		gateway, ok := objectAt(root, "payment_gateway")
+		if !ok {
+			continue
+		}
 		for _, key := range []string{"advanced_option", "advanced_options"} {
-			refs.addAll(referencesAt(root, key))
+			refs.addAll(referencesAt(gateway, key))
 		}
 	}
 	refPayments(body, refs.add)
 	return refs.list
 }
 
-// referencesAt reads root.payment_gateway.<key>.references. Anything of an
-// unexpected shape yields nothing.
-func referencesAt(root map[string]json.RawMessage, key string) []any {
-	gw, ok := objectAt(root, "payment_gateway")
-	if !ok {
-		return nil
-	}
-	opt, ok := objectAt(gw, key)
+// referencesAt reads gateway.<key>.references, gateway being a
+// payment_gateway object. Anything of an unexpected shape yields nothing.
+func referencesAt(gateway map[string]json.RawMessage, key string) []any {
+	opt, ok := objectAt(gateway, key)
 	if !ok {
 		return nil
 	}
