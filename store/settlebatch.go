@@ -126,7 +126,7 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 	deliveries := map[int64]int{} // by charge
 	for i, w := range works {
 		var found *charge
-	refs:
+	names:
 		for _, r := range w.d.References {
 			switch c := byRef[r]; {
 			case c == nil || c == found:
@@ -135,7 +135,7 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 			default:
 				// Ambiguous: settled alone, which says so.
 				found = nil
-				break refs
+				break names
 			}
 		}
 		if found != nil {
