@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"slices"
 	"sync"
 
 	"gorm.io/driver/sqlite"
@@ -183,6 +182,25 @@ func (c *committer) alone(ctx context.Context, j *writeJob) error {
 	return err
 }
 
+// mergeGroup is the jobs of a batch (by index) of one kind the committer
+// can run together: run runs them, undo forgets what a failed run did, and
+// left, when set, tells a job the run did not do, to run alone after it.
+type mergeGroup struct {
+	jobs []int
+	run  func(tx *gorm.DB) error
+	undo func()
+	left func(i int) bool
+}
+
+// jobParts is part of each job of batch at the indexes jobs.
+func jobParts[T any](batch []*writeJob, jobs []int, part func(*writeJob) T) []T {
+	out := make([]T, len(jobs))
+	for k, i := range jobs {
+		out[k] = part(batch[i])
+	}
+	return out
+}
+
 // merge runs several jobs' work together in a savepoint. false: it failed
 // and was rolled back, undo has forgotten what it did, and each job is to
 // run alone; an error: the transaction is unusable.
@@ -275,64 +293,60 @@ func (c *committer) commit(batch []*writeJob) {
 		}
 		return true
 	}
-	var claims, settles []int
+	// Claims are most of what lookups write, settles all that webhooks
+	// do: a kind of job the committer can run for several jobs at once, in
+	// one statement per table instead of several each. If the merged run
+	// fails, each of its jobs runs alone, so that only a job that fails on
+	// its own reports an error.
+	var claims, settles mergeGroup
 	for i, j := range batch {
 		switch {
 		case j.claim != nil && c.mergeClaims != nil:
-			claims = append(claims, i)
+			claims.jobs = append(claims.jobs, i)
 		case j.settle != nil && c.mergeSettles != nil:
-			settles = append(settles, i)
+			settles.jobs = append(settles.jobs, i)
 		default:
 			if !runAlone(i) {
 				return
 			}
 		}
 	}
-	// Claims are most of what lookups write, settles all that webhooks
-	// do: one statement for several jobs instead of several each. If the
-	// merged run fails, each job runs alone, so that only a job that fails
-	// on its own reports an error.
-	if len(claims) > 1 {
-		works := make([]*claimWork, len(claims))
-		for k, i := range claims {
-			works[k] = batch[i].claim
+	claimWorks := jobParts(batch, claims.jobs, func(j *writeJob) *claimWork { return j.claim })
+	claims.run = func(tx *gorm.DB) error { return c.mergeClaims(tx, claimWorks) }
+	claims.undo = func() {
+		for _, w := range claimWorks {
+			w.won = nil
 		}
-		merged, err := c.merge(ctx, func(tx *gorm.DB) error { return c.mergeClaims(tx, works) }, func() {
-			for _, w := range works {
-				w.won = nil
-			}
-		})
+	}
+	settleWorks := jobParts(batch, settles.jobs, func(j *writeJob) *settleWork { return j.settle })
+	settles.run = func(tx *gorm.DB) error { return c.mergeSettles(tx, settleWorks) }
+	settles.undo = func() {
+		for _, w := range settleWorks {
+			w.merged = false
+		}
+	}
+	// A delivery the merged run could not settle with the others runs
+	// alone, after it.
+	settles.left = func(i int) bool { return !batch[i].settle.merged }
+	var left []int
+	for _, g := range []mergeGroup{claims, settles} {
+		if len(g.jobs) < 2 {
+			left = append(left, g.jobs...)
+			continue
+		}
+		merged, err := c.merge(ctx, g.run, g.undo)
 		if err != nil {
 			_ = c.exec(ctx, "ROLLBACK")
 			finish(err)
 			return
 		}
-		if merged {
-			claims = nil
-		}
-	}
-	if len(settles) > 1 {
-		works := make([]*settleWork, len(settles))
-		for k, i := range settles {
-			works[k] = batch[i].settle
-		}
-		merged, err := c.merge(ctx, func(tx *gorm.DB) error { return c.mergeSettles(tx, works) }, func() {
-			for _, w := range works {
-				w.merged = false
+		for _, i := range g.jobs {
+			if !merged || (g.left != nil && g.left(i)) {
+				left = append(left, i)
 			}
-		})
-		if err != nil {
-			_ = c.exec(ctx, "ROLLBACK")
-			finish(err)
-			return
-		}
-		if merged {
-			// What the merged run left to its jobs (a delivery it could
-			// not settle with the others) runs alone, after it.
-			settles = slices.DeleteFunc(settles, func(i int) bool { return batch[i].settle.merged })
 		}
 	}
-	for _, i := range append(claims, settles...) {
+	for _, i := range left {
 		if !runAlone(i) {
 			return
 		}
