@@ -30,10 +30,13 @@ const (
 	webhookError            = "error"    // could not be stored; Efipay retries
 )
 
+// lookupDecisions are the values of recauda_lookup_items_total's decision.
+var lookupDecisions = [...]recauda.Decision{recauda.DecisionSend, recauda.DecisionHeldBack, recauda.DecisionWithheld}
+
 // initSeries creates the series of every known label value, so that a
 // dashboard sees 0 rather than nothing before the first event.
 func initSeries(m *metrics.Metrics) {
-	for _, d := range []recauda.Decision{recauda.DecisionSend, recauda.DecisionHeldBack, recauda.DecisionWithheld} {
+	for _, d := range lookupDecisions {
 		m.AddLookupItems(string(d), 0)
 	}
 	for _, o := range []string{models.OutcomeApplied, models.OutcomeDuplicate, models.OutcomeUnmatched, models.OutcomeUnparseable,
@@ -65,11 +68,10 @@ func observeRequests(m *metrics.Metrics) echo.MiddlewareFunc {
 func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 	// Every lookup passes here: counted without maps, which a steady-state
 	// lookup (all withheld) would allocate for nothing.
-	decisions := [...]recauda.Decision{recauda.DecisionSend, recauda.DecisionWithheld, recauda.DecisionHeldBack}
-	var counts [len(decisions)]int
+	var counts [len(lookupDecisions)]int
 	var rules map[string]int
 	for _, it := range items {
-		if k := slices.Index(decisions[:], it.Decision); k >= 0 {
+		if k := slices.Index(lookupDecisions[:], it.Decision); k >= 0 {
 			counts[k]++
 		}
 		if it.Decision != recauda.DecisionHeldBack {
@@ -88,7 +90,7 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 	}
 	for k, n := range counts {
 		if n > 0 {
-			m.AddLookupItems(string(decisions[k]), n)
+			m.AddLookupItems(string(lookupDecisions[k]), n)
 		}
 	}
 	for r, n := range rules {

@@ -342,13 +342,17 @@ func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
 // customer's few charges) is one statement, and powers of two above.
 var statementRowCounts = [...]int{64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}
 
-// statementSizes splits n rows into statements, taking the largest that
-// fit first. Merged batches come in every size; the texts they need come
-// from a small fixed set, which stays prepared (preparing a statement of
-// many rows costs SQLite more than running it).
-func statementSizes(n int) []int {
+// statementSizes splits n rows of claims into statements, taking the
+// largest that fit first. Merged batches come in every size; the texts they
+// need come from a small fixed set, which stays prepared (preparing a
+// statement of many rows costs SQLite more than running it).
+func statementSizes(n int) []int { return splitRows(n, statementRowCounts[:]) }
+
+// splitRows splits n rows into statements of the given row counts, largest
+// first.
+func splitRows(n int, counts []int) []int {
 	var sizes []int
-	for _, size := range statementRowCounts {
+	for _, size := range counts {
 		for ; n >= size; n -= size {
 			sizes = append(sizes, size)
 		}

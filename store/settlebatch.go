@@ -59,18 +59,6 @@ var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvent
 	return charges, updates, writebacks, timelines, events
 }()
 
-// splitRows splits n rows into statements of the given row counts, largest
-// first.
-func splitRows(n int, counts []int) []int {
-	var sizes []int
-	for _, size := range counts {
-		for ; n >= size; n -= size {
-			sizes = append(sizes, size)
-		}
-	}
-	return sizes
-}
-
 // settleTarget is a work that mergeSettles settles, with its charge.
 type settleTarget struct {
 	w   *settleWork

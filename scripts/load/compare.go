@@ -57,9 +57,9 @@ func compare(bin, dir, csv, rev, what string, d time.Duration, conc, rounds, cus
 		// with its own database; then each takes webhooks for what it
 		// offered. Short turns, many of them, so that the machine's drift
 		// falls on both alike.
-		a := startBridge(base, dir, "a", filepath.Join(dir, "a.db"), csv, conc, 0, "EFIPAY_WEBHOOK_TOKEN="+webhookToken, "RESEND_AFTER=24h")
+		a := startBridge(base, dir, "a", filepath.Join(dir, "a.db"), csv, conc, 0, writesEnv...)
 		defer a.stop()
-		b := startBridge(bin, dir, "b", filepath.Join(dir, "b.db"), csv, conc, 0, "EFIPAY_WEBHOOK_TOKEN="+webhookToken, "RESEND_AFTER=24h")
+		b := startBridge(bin, dir, "b", filepath.Join(dir, "b.db"), csv, conc, 0, writesEnv...)
 		defer b.stop()
 		looked := map[*server]int{}
 		lookups := func(s *server) result {

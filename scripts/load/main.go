@@ -423,6 +423,10 @@ func writeCSV(path string, customers int) {
 	}
 }
 
+// writesEnv lets a bridge take signed webhooks and keeps it from offering a
+// charge twice within a run.
+var writesEnv = []string{"EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "RESEND_AFTER=24h"}
+
 // startBridge starts the bridge on databaseURL with the file source reading
 // csv (env adds to its environment) and serves customers [0, warm) once, so
 // that their charges are sent: what steady state asks for.
@@ -453,10 +457,18 @@ func firstOffers(label string, s *server, first, end, conc int, d time.Duration)
 		if c >= end {
 			return nil, false
 		}
-		done.Store(i + 1)
+		raise(&done, i+1)
 		return lookupReq(s.addr, c), true
 	})
 	return r, int(done.Load())
+}
+
+// raise sets n to v unless it holds more: the connections hand out
+// requests concurrently, and the count is the highest handed out, every
+// lower one having been handed out too.
+func raise(n *atomic.Int64, v int64) {
+	for old := n.Load(); v > old && !n.CompareAndSwap(old, v); old = n.Load() {
+	}
 }
 
 // webhookIntake posts one signed approved webhook for each charge of the
@@ -469,7 +481,7 @@ func webhookIntake(label string, s *server, first, end, skip, conc int, d time.D
 		if n >= (end-first)*perCustomer {
 			return nil, false
 		}
-		done.Store(i + 1)
+		raise(&done, i+1)
 		c, k := first+n/perCustomer, n%perCustomer
 		return webhookReq(s.addr, 1_000_000+int64(n), ref(c, k), amount(k)), true
 	})
@@ -515,7 +527,7 @@ func medianRatio(rs []float64) float64 {
 // cs. warm customers [0, warm) are served once before the
 // steady-state runs; first offers walk the rest.
 func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, customers int, d time.Duration, conc, rounds int) bridgeRun {
-	s := startBridge(bin, dir, label, databaseURL, csv, conc, warm, "EFIPAY_WEBHOOK_TOKEN="+webhookToken, "RESEND_AFTER=24h")
+	s := startBridge(bin, dir, label, databaseURL, csv, conc, warm, writesEnv...)
 	defer s.stop()
 	out := bridgeRun{label: label}
 	ceilingReq := func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true }
