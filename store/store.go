@@ -197,6 +197,9 @@ func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
 	q.Set("_loc", "UTC")
+	// database/sql never uses a connection from two goroutines at once, so
+	// SQLite's own per-call connection mutex only costs.
+	q.Set("_mutex", "no")
 	if readOnly {
 		q.Set("_query_only", "true")
 	} else {
