@@ -3,10 +3,15 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
+
+	"recauda-bridge/models"
 )
 
 // BenchmarkClaim claims 3 new refs per op on SQLite (synchronous=FULL),
@@ -37,6 +42,56 @@ func BenchmarkClaim(b *testing.B) {
 			got, err := s.Claim(ctx, req)
 			if err != nil || len(got.Refs) != 3 {
 				b.Fatalf("claim: %v, %v", got.Refs, err)
+			}
+		}
+	})
+}
+
+// BenchmarkSettle settles one approved webhook per op on SQLite, from 32
+// goroutines, each for a charge claimed beforehand: what webhook intake
+// costs the store once the HTTP request is parsed. The body is the size of
+// Efipay's documented example.
+func BenchmarkSettle(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, SQLite, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	body, err := os.ReadFile(filepath.Join("..", "testdata", "efipay", "webhook-example.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for start := 0; start < b.N; start += 300 {
+		req := ClaimRequest{}
+		for i := start; i < min(start+300, b.N); i++ {
+			req.Offers = append(req.Offers, offer(fmt.Sprintf("S-%d", i), fmt.Sprintf("%d", 80000000+start)))
+		}
+		if _, err := s.Claim(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	amount := decimal.RequireFromString("150000.50")
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1) - 1
+			tx := fmt.Sprintf("T-%d", i)
+			d := WebhookDelivery{Body: body, TransactionID: tx, Status: "Aprobada", Amount: amount, Currency: "COP",
+				Production: true, PaymentMethod: "PSE", References: []string{fmt.Sprintf("S-%d", i)}}
+			paid, at := amount, s.now()
+			res, err := s.Settle(ctx, d, func(c ChargeState) Decision {
+				return Decision{Outcome: models.OutcomeApplied, NewStatus: models.StatusPaid, PaidAmount: &paid, PaidAt: &at,
+					TransactionID: tx, Writeback: []byte(`{"ref":"` + c.RefPayment + `","tx":"` + tx + `"}`)}
+			})
+			if err != nil || res.Outcome != models.OutcomeApplied || res.WritebackID == 0 {
+				b.Fatalf("settle %s: %+v, %v", tx, res, err)
 			}
 		}
 	})
