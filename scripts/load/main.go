@@ -574,9 +574,15 @@ func main() {
 	flag.BoolVar(&traceToo, "trace", false, "with -profile, also write a one-second execution trace of the server from the middle of each bridge run")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the server for each bridge run into this directory")
 	compareRev := flag.String("compare", "", "only compare the server built at this git revision with the working tree's, over -rounds interleaved rounds")
+	ceilingAt := flag.String("ceiling-at", "", "only run the bare ceiling in open loop at these comma-separated rates (requests/s), -rounds times each: its latency at a given load of the machine")
 	compareWhat := flag.String("compare-what", "steady", "what -compare measures: steady (steady-state lookups) or writes (first offers, then webhook intake)")
 	flag.Parse()
 	want := func(run string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), run) }
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+	}
 
 	dir, err := os.MkdirTemp("", "recauda-load-")
 	if err != nil {
@@ -601,6 +607,10 @@ func main() {
 	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
 	defer cs.stop()
 	closedLoop("warm", cs.addr, *conc, time.Second, func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true })
+	if *ceilingAt != "" {
+		ceilingRates(cs, *ceilingAt, *duration, *rounds)
+		return
+	}
 
 	var runs []*bridgeRun
 	if want("sqlite") {
@@ -746,4 +756,30 @@ SELECT 'BULK-' || i, printf('%%d', 10000000000 + i), 'Cliente', 'Cuota', '100000
 		ratios = append(ratios, bigs[len(bigs)-1].rps()/smalls[len(smalls)-1].rps())
 	}
 	return median(smalls, false), median(bigs, false), ratios
+}
+
+// ceilingRates runs the bare ceiling in open loop at each of rates, rounds
+// times: the tail latency of a server that does nothing, at a given load of
+// the machine, to set beside the bridge's at the same server CPU.
+func ceilingRates(cs *server, rates string, d time.Duration, rounds int) {
+	fmt.Println("| rate | p50 | p99 by round | server CPU per request | server cores busy |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, field := range strings.Split(rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(field), 64)
+		if err != nil || rate <= 0 {
+			log.Fatalf("-ceiling-at: %q is no rate", field)
+		}
+		var p99s []string
+		var all []result
+		for range rounds {
+			r := cs.measured(func() result {
+				return openLoop("ceiling", cs.addr, rate, d, func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true })
+			})
+			p99s = append(p99s, fmt.Sprintf("%.2f", float64(r.pct(0.99))/float64(time.Millisecond)))
+			all = append(all, r)
+		}
+		m := median(all, true)
+		fmt.Printf("| %.0f/s | %.2f ms | %s ms | %d µs | %.2f |\n", rate, float64(m.pct(0.50))/float64(time.Millisecond),
+			strings.Join(p99s, ", "), m.cpuPerRequest().Microseconds(), m.cpu.Seconds()/m.elapsed.Seconds())
+	}
 }
