@@ -427,11 +427,16 @@ func writeCSV(path string, customers int) {
 // charge twice within a run.
 var writesEnv = []string{"EFIPAY_WEBHOOK_TOKEN=" + webhookToken, "RESEND_AFTER=24h"}
 
+// bridgeEnv (-bridge-env) is added to every bridge's environment, and to no
+// other process's: an experiment on the server alone (GOGC=off, say).
+var bridgeEnv []string
+
 // startBridge starts the bridge on databaseURL with the file source reading
 // csv (env adds to its environment) and serves customers [0, warm) once, so
 // that their charges are sent: what steady state asks for.
 func startBridge(bin, dir, label, databaseURL, csv string, conc, warm int, env ...string) *server {
 	env = append([]string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}, env...)
+	env = append(env, bridgeEnv...)
 	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
 	warmed := closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) {
 		return lookupReq(s.addr, int(i)), int(i) < warm
@@ -576,7 +581,11 @@ func main() {
 	compareRev := flag.String("compare", "", "only compare the server built at this git revision with the working tree's, over -rounds interleaved rounds")
 	ceilingAt := flag.String("ceiling-at", "", "only run the bare ceiling in open loop at these comma-separated rates (requests/s), -rounds times each: its latency at a given load of the machine")
 	compareWhat := flag.String("compare-what", "steady", "what -compare measures: steady (steady-state lookups) or writes (first offers, then webhook intake)")
+	extraEnv := flag.String("bridge-env", "", "comma-separated KEY=VALUE settings added to the bridge's environment only (e.g. GOGC=off)")
 	flag.Parse()
+	if *extraEnv != "" {
+		bridgeEnv = strings.Split(*extraEnv, ",")
+	}
 	want := func(run string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), run) }
 	if profileDir != "" {
 		if err := os.MkdirAll(profileDir, 0o755); err != nil {
