@@ -163,9 +163,16 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		s.committer.mergeSettles = s.mergeSettles
 		s.cache = newTrackedCache()
 	case Postgres:
+		// pgx keeps each connection's statements prepared itself (its
+		// statement cache). GORM's prepared statements on top of it cost,
+		// inside a transaction, a prepare before each statement and a
+		// deallocate of each at the commit: two more round trips per
+		// statement of every write transaction.
+		pcfg := *gcfg
+		pcfg.PrepareStmt = false
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
 			stdlib.OptionAfterConnect(scanTimesInUTC),
-		}}), gcfg)
+		}}), &pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", errors.Join(ErrUnavailable, err))
 		}
