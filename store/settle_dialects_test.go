@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"recauda-bridge/models"
+)
+
+// TestSettleWritesAlikeOnEachDialect settles the same deliveries, one by
+// one, on SQLite and on PostgreSQL (which settle through different code: the
+// committer's statements, and one transaction of its own per webhook) and
+// compares every row they leave in the four tables a settle writes, and
+// every result. Job ids may differ (a PostgreSQL sequence also advances on
+// a conflict), so each write-back line is checked against its own job and
+// compared with the id left out.
+func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
+	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	deliveries := []WebhookDelivery{
+		delivery("T-1", "Aprobada", "150000.50", "D-1"),                                 // paid, write-back queued
+		delivery("T-1", "Aprobada", "150000.50", "D-1"),                                 // the same again: a duplicate
+		delivery("T-2", "Rechazada", "150000.50", "D-2"),                                // due again
+		delivery("T-3", "Aprobada", "99", "D-3"),                                        // flagged
+		delivery("T-4", "Aprobada", "150000.50", "NOPE", "D-4"),                         // its write-back is queued already
+		delivery("T-5", "Aprobada", "150000.50", "NOPE"),                                // unmatched
+		delivery("T-6", "Aprobada", "150000.50", "D-5", "D-6"),                          // ambiguous
+		delivery("T-7", "Aprobada", "150000.50", "D-2"),                                 // paid after the rejection
+		{Body: []byte(`{}`), TransactionID: "T-8", Status: "Aprobada", Currency: "COP"}, // no reference
+	}
+	var dumps []string
+	eachDialect(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		s := db.open(t, newClock(at))
+		var offers []Offer
+		for i := 1; i <= 6; i++ {
+			offers = append(offers, offer(fmt.Sprintf("D-%d", i), "55555555"))
+		}
+		if _, err := s.Claim(ctx, ClaimRequest{Offers: offers}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.write.Exec(`INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state, next_attempt_at, created_at, updated_at)
+			SELECT id, ref_payment, 'T-4', '{}', 'pending', updated_at, updated_at, updated_at FROM charges WHERE ref_payment = 'D-4'`).Error; err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, d := range deliveries {
+			res, err := s.Settle(ctx, d, decideForTest(d, at))
+			if err != nil {
+				t.Fatalf("%s: %v", d.TransactionID, err)
+			}
+			fmt.Fprintf(&b, "result %s: %s %q ref=%s event=%t job=%t\n", d.TransactionID, res.Outcome, res.Detail, res.RefPayment,
+				res.EventID != 0, res.WritebackID != 0)
+		}
+		jobID := regexp.MustCompile(`#\d+ `)
+		dump := func(query string) {
+			rows, err := s.read.Raw(query).Rows()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range vals {
+					if bs, ok := v.([]byte); ok {
+						v = string(bs)
+					}
+					fmt.Fprintf(&b, "%s=%v ", cols[i], jobID.ReplaceAllString(fmt.Sprint(v), "#N "))
+				}
+				b.WriteString("\n")
+			}
+		}
+		dump(`SELECT ref_payment, status, paid_amount, transaction_id, CASE WHEN paid_at IS NULL THEN 1 ELSE 0 END AS unpaid,
+			CASE WHEN offer_after IS NULL THEN 1 ELSE 0 END AS not_due,
+			send_count FROM charges ORDER BY ref_payment`)
+		dump(`SELECT c.ref_payment, e.kind, e.from_status, e.to_status, e.detail FROM charge_events e JOIN charges c ON c.id = e.charge_id
+			ORDER BY e.id`)
+		dump(`SELECT w.ref_payment, w.transaction_id, w.payment, w.state FROM writebacks w ORDER BY w.id`)
+		dump(`SELECT transaction_id, status, amount, outcome, detail, ref_payment, CASE WHEN charge_id IS NULL THEN 1 ELSE 0 END AS no_charge, body
+			FROM webhook_events ORDER BY id`)
+		dumps = append(dumps, b.String())
+
+		// Each write-back line names its own job.
+		var lines []struct {
+			Detail string
+			Job    int64
+		}
+		if err := s.read.Raw(`SELECT e.detail, w.id AS job FROM charge_events e JOIN charges c ON c.id = e.charge_id
+			JOIN writebacks w ON w.charge_id = c.id WHERE e.kind = 'writeback_enqueued' ORDER BY e.id`).Scan(&lines).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) != 2 {
+			t.Fatalf("write-back lines %+v, want 2 (T-1 and T-7)", lines)
+		}
+		for _, l := range lines {
+			tx := l.Detail[strings.LastIndexByte(l.Detail, ' ')+1:]
+			if want := writebackLine(l.Job, tx); l.Detail != want {
+				t.Errorf("timeline says %q, want %q", l.Detail, want)
+			}
+		}
+		if !strings.Contains(b.String(), "result T-1: "+models.OutcomeApplied) {
+			t.Fatalf("T-1 not applied:\n%s", b.String())
+		}
+	})
+	if len(dumps) == 2 && dumps[0] != dumps[1] {
+		t.Errorf("the dialects differ:\n%s:\n%s\n%s:\n%s", testDBs[0].name, dumps[0], testDBs[1].name, dumps[1])
+	}
+}
