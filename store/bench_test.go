@@ -49,21 +49,16 @@ func BenchmarkClaim(b *testing.B) {
 	eachBenchStore(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		var n atomic.Int64
-		b.SetParallelism(16)
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				c := n.Add(1)
-				id := fmt.Sprintf("%d", 70000000+c)
-				req := ClaimRequest{ResendAfter: 24 * time.Hour}
-				for k := range 3 {
-					req.Offers = append(req.Offers, offer(fmt.Sprintf("B-%d-%d", c, k), id))
-				}
-				got, err := s.Claim(ctx, req)
-				if err != nil || len(got.Refs) != 3 {
-					b.Fatalf("claim: %v, %v", got.Refs, err)
-				}
+		parallelOps(b, func() {
+			c := n.Add(1)
+			id := fmt.Sprintf("%d", 70000000+c)
+			req := ClaimRequest{ResendAfter: 24 * time.Hour}
+			for k := range 3 {
+				req.Offers = append(req.Offers, offer(fmt.Sprintf("B-%d-%d", c, k), id))
+			}
+			got, err := s.Claim(ctx, req)
+			if err != nil || len(got.Refs) != 3 {
+				b.Fatalf("claim: %v, %v", got.Refs, err)
 			}
 		})
 	})
@@ -91,25 +86,34 @@ func BenchmarkSettle(b *testing.B) {
 			}
 		}
 		var n atomic.Int64
-		b.SetParallelism(16)
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := n.Add(1) - 1
-				tx := fmt.Sprintf("T-%d", i)
-				d := WebhookDelivery{Body: body, TransactionID: tx, Status: "Aprobada", Amount: amount, Currency: "COP",
-					Production: true, PaymentMethod: "PSE", References: []string{fmt.Sprintf("S-%d", i)}}
-				paid, at := amount, s.now()
-				res, err := s.Settle(ctx, d, func(c ChargeState) Decision {
-					return Decision{Outcome: models.OutcomeApplied, NewStatus: models.StatusPaid, PaidAmount: &paid, PaidAt: &at,
-						TransactionID: tx, Writeback: []byte(`{"ref":"` + c.RefPayment + `","tx":"` + tx + `"}`)}
-				})
-				if err != nil || res.Outcome != models.OutcomeApplied || res.WritebackID == 0 {
-					b.Fatalf("settle %s: %+v, %v", tx, res, err)
-				}
+		parallelOps(b, func() {
+			i := n.Add(1) - 1
+			tx := fmt.Sprintf("T-%d", i)
+			d := WebhookDelivery{Body: body, TransactionID: tx, Status: "Aprobada", Amount: amount, Currency: "COP",
+				Production: true, PaymentMethod: "PSE", References: []string{fmt.Sprintf("S-%d", i)}}
+			paid, at := amount, s.now()
+			res, err := s.Settle(ctx, d, func(c ChargeState) Decision {
+				return Decision{Outcome: models.OutcomeApplied, NewStatus: models.StatusPaid, PaidAmount: &paid, PaidAt: &at,
+					TransactionID: tx, Writeback: []byte(`{"ref":"` + c.RefPayment + `","tx":"` + tx + `"}`)}
+			})
+			if err != nil || res.Outcome != models.OutcomeApplied || res.WritebackID == 0 {
+				b.Fatalf("settle %s: %+v, %v", tx, res, err)
 			}
 		})
+	})
+}
+
+// parallelOps runs op b.N times from 16 goroutines per core (32 here), so
+// that SQLite's committer batches their writes as under load, reporting
+// allocations and the process's CPU per op.
+func parallelOps(b *testing.B, op func()) {
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			op()
+		}
 	})
 }
 

@@ -200,7 +200,13 @@ func TestMergedSettleFailureFallsBack(t *testing.T) {
 // dumpTable is every row of table in id order, as text.
 func dumpTable(t *testing.T, s *Store, table string) string {
 	t.Helper()
-	rows, err := s.write.Raw(`SELECT * FROM ` + table + ` ORDER BY id`).Rows()
+	return dumpRows(t, s, `SELECT * FROM `+table+` ORDER BY id`)
+}
+
+// dumpRows is what query returns, a line per row of column=value pairs.
+func dumpRows(t *testing.T, s *Store, query string) string {
+	t.Helper()
+	rows, err := s.write.Raw(query).Rows()
 	if err != nil {
 		t.Fatal(err)
 	}
