@@ -366,9 +366,9 @@ var claimStatements, sendEvents, heldBackDeletes = func() (claims, events, delet
 	for _, n := range statementRowCounts {
 		claims[n] = claimStatement(n)
 		events[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, '', '', ?, ?), ", n), ", ")
+			repeatList("(?, ?, '', '', ?, ?)", n)
 		deletes[n] = `DELETE FROM held_back WHERE (ref_payment, id_number) IN (VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+			repeatList("(?, ?)", n) + `)`
 	}
 	return claims, events, deletes
 }()
@@ -464,7 +464,7 @@ func claimStatement(rows int) string {
 	const row = "(?, ?, ?, ?, ?, ?, ?, '" + models.StatusSent + "', ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)"
 	return `INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
-		paid_amount, parent_ref, created_at, updated_at) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ") +
+		paid_amount, parent_ref, created_at, updated_at) VALUES ` + repeatList(row, rows) +
 		` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
 		last_sent_at = excluded.last_sent_at,
@@ -526,8 +526,12 @@ func (s *Store) recordSends(tx *gorm.DB, events []sendEvent) error {
 }
 
 // placeholders is "?, ?, ..." n times.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+func placeholders(n int) string { return repeatList("?", n) }
+
+// repeatList is item n times, separated by commas: a statement's
+// placeholders or VALUES rows.
+func repeatList(item string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+", ", n), ", ")
 }
 
 func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {

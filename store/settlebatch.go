@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,7 +29,6 @@ var settleRowCounts = []int{32, 16, 8, 4, 2, 1}
 // The texts of the merged settle's statements, by row count.
 var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvents = func() (charges, updates, writebacks, timelines, events map[int]string) {
 	charges, updates, writebacks, timelines, events = map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}
-	rows := func(row string, n int) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
 	for _, n := range settleRowCounts {
 		// eventful: the charge has had a webhook applied or flagged
 		// before. Such a delivery is settled alone, where the exact check
@@ -46,15 +44,15 @@ var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvent
 			paid_at = COALESCE(v.column5, charges.paid_at),
 			transaction_id = COALESCE(v.column6, charges.transaction_id),
 			offer_after = COALESCE(v.column7, charges.offer_after)
-			FROM (VALUES ` + rows("(?, ?, ?, ?, ?, ?, ?)", n) + `) AS v WHERE charges.id = v.column1`
+			FROM (VALUES ` + repeatList("(?, ?, ?, ?, ?, ?, ?)", n) + `) AS v WHERE charges.id = v.column1`
 		writebacks[n] = `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state,
-			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ` + rows("(?, ?, ?, ?, '"+models.WritebackPending+"', 0, ?, '', ?, ?)", n) + `
+			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ` + repeatList("(?, ?, ?, ?, '"+models.WritebackPending+"', 0, ?, '', ?, ?)", n) + `
 			ON CONFLICT DO NOTHING RETURNING id, charge_id`
 		timelines[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
-			rows("(?, ?, ?, ?, ?, ?)", n)
+			repeatList("(?, ?, ?, ?, ?, ?)", n)
 		events[n] = `INSERT INTO webhook_events (received_at, body, body_hash, transaction_id, status, amount,
 			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail) VALUES ` +
-			rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
+			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
 	}
 	return charges, updates, writebacks, timelines, events
 }()

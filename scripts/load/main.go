@@ -447,6 +447,14 @@ func startBridge(bin, dir, label, databaseURL, csv string, conc, warm int, env .
 	return s
 }
 
+// ceilingLookups are the bare ceiling's lookups, all alike.
+func ceilingLookups(cs *server) func(int64) ([]byte, bool) {
+	return func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true }
+}
+
+// ms is d in milliseconds, as the tables print it.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
 // steadyLookups are lookups of random customers among the warm ones.
 func steadyLookups(s *server, warm int) func(int64) ([]byte, bool) {
 	return func(int64) ([]byte, bool) { return lookupReq(s.addr, rand.IntN(warm)), true }
@@ -535,7 +543,7 @@ func runBridge(bin, dir, label, databaseURL, csv string, cs *server, warm, custo
 	s := startBridge(bin, dir, label, databaseURL, csv, conc, warm, writesEnv...)
 	defer s.stop()
 	out := bridgeRun{label: label}
-	ceilingReq := func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true }
+	ceilingReq := ceilingLookups(cs)
 	steadyReq := steadyLookups(s, warm)
 	for r := range rounds {
 		out.ceiling = append(out.ceiling, cs.measured(func() result { return closedLoop("ceiling", cs.addr, conc, d, ceilingReq) }))
@@ -615,7 +623,7 @@ func main() {
 	// The ceiling server runs throughout, idle but for its own rounds.
 	cs := start(ceilingBin, nil, nil, filepath.Join(dir, "ceiling.log"))
 	defer cs.stop()
-	closedLoop("warm", cs.addr, *conc, time.Second, func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true })
+	closedLoop("warm", cs.addr, *conc, time.Second, ceilingLookups(cs))
 	if *ceilingAt != "" {
 		ceilingRates(cs, *ceilingAt, *duration, *rounds)
 		return
@@ -640,7 +648,6 @@ func main() {
 
 	fmt.Printf("\nLoad test, %s per run, %d rounds, %d connections (closed loop), %d customers x %d charges, on %s\n",
 		*duration, *rounds, *conc, *customers, perCustomer, hostLine())
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 	for _, r := range runs {
 		ceiling := median(r.ceiling, false)
 		fmt.Printf("\n%s; ratios to the median ceiling of its rounds (%.0f requests/s):\n\n", r.label, ceiling.rps())
@@ -781,14 +788,12 @@ func ceilingRates(cs *server, rates string, d time.Duration, rounds int) {
 		var p99s []string
 		var all []result
 		for range rounds {
-			r := cs.measured(func() result {
-				return openLoop("ceiling", cs.addr, rate, d, func(int64) ([]byte, bool) { return lookupReq(cs.addr, 1), true })
-			})
-			p99s = append(p99s, fmt.Sprintf("%.2f", float64(r.pct(0.99))/float64(time.Millisecond)))
+			r := cs.measured(func() result { return openLoop("ceiling", cs.addr, rate, d, ceilingLookups(cs)) })
+			p99s = append(p99s, ms(r.pct(0.99)))
 			all = append(all, r)
 		}
 		m := median(all, true)
-		fmt.Printf("| %.0f/s | %.2f ms | %s ms | %d µs | %.2f |\n", rate, float64(m.pct(0.50))/float64(time.Millisecond),
+		fmt.Printf("| %.0f/s | %s | %s | %d µs | %.2f |\n", rate, ms(m.pct(0.50)),
 			strings.Join(p99s, ", "), m.cpuPerRequest().Microseconds(), m.cpu.Seconds()/m.elapsed.Seconds())
 	}
 }
