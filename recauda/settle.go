@@ -90,21 +90,7 @@ func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) s
 			paidAt = now
 		}
 		paidAt = paidAt.UTC()
-		amount := ev.Amount
-		switch {
-		case fullPayment(c, amount):
-			d := applied(models.StatusPaid, "")
-			d.PaidAmount, d.PaidAt = &amount, &paidAt
-			d.Writeback = s.writeback(c, ev, models.StatusPaid, paidAt)
-			return d
-		case c.AdvanceAllowed && amount.IsPositive() && amount.LessThan(c.Amount):
-			d := applied(models.StatusPartiallyPaid, fmt.Sprintf("advance of %s; balance %s", amount, c.Amount.Sub(amount)))
-			d.PaidAmount, d.PaidAt = &amount, &paidAt
-			d.Writeback = s.writeback(c, ev, models.StatusPartiallyPaid, paidAt)
-			return d
-		default:
-			return store.Decision{Outcome: models.OutcomeFlagged, Detail: fmt.Sprintf("amount %s does not match the charge's %s", amount, c.Amount)}
-		}
+		return s.approvedAmount(c, ev, paidAt)
 	case efipay.OutcomeInProgress:
 		switch {
 		case paid:
@@ -141,40 +127,6 @@ func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) s
 		d.OfferNow = true
 		return d
 	}
-}
-
-// fullPayment reports whether amount settles the charge: the amount itself,
-// or what Efipay collects once the charge's own options apply (an early
-// discount, a paid delivery).
-func fullPayment(c store.ChargeState, amount decimal.Decimal) bool {
-	if amount.Equal(c.Amount) {
-		return true
-	}
-	var p models.Payment
-	if c.Payload == "" || json.Unmarshal([]byte(c.Payload), &p) != nil || p.AdvancedOptions == nil {
-		return false
-	}
-	totals := []decimal.Decimal{c.Amount}
-	if d := p.AdvancedOptions.Discount; d != nil {
-		switch d.Type {
-		case models.DiscountValue:
-			totals = append(totals, c.Amount.Sub(d.Value.Decimal))
-		case models.DiscountPercent:
-			off := c.Amount.Mul(d.Value.Decimal).Div(decimal.NewFromInt(100)).Round(2)
-			totals = append(totals, c.Amount.Sub(off))
-		}
-	}
-	if ds := p.AdvancedOptions.DeliveryService; ds != nil && ds.Type == models.DeliveryPaid && ds.Value != nil {
-		for _, t := range totals {
-			totals = append(totals, t.Add(ds.Value.Decimal))
-		}
-	}
-	for _, t := range totals {
-		if amount.Equal(t) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeback is the job payload for a payment, or nil when the source cannot

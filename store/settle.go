@@ -42,6 +42,19 @@ type ChargeState struct {
 	AdvanceAllowed bool
 	TransactionID  string
 	Payload        string
+	// Earlier are the offers of the charge that later ones with another
+	// item replaced, oldest first: Efipay keeps the first item it got for a
+	// ref, so a payment may still be for one of them.
+	Earlier []EarlierOffer
+}
+
+// EarlierOffer is an item offered for a charge and replaced since by a
+// different one.
+type EarlierOffer struct {
+	// Send is the number of the last send that carried it.
+	Send    int
+	Amount  decimal.Decimal
+	Payload string
 }
 
 // Decision is what applying one event does to its charge.
