@@ -112,6 +112,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 	a.source = src
 	a.service = recauda.New(src, st, validation.New(now), recauda.Config{
 		ERPTimeout: cfg.ERPTimeout, ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(), TestMode: cfg.TestMode,
+		OverduePolicy: cfg.OverduePolicy,
 	}, now, log)
 	return a, nil
 }

@@ -50,8 +50,8 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 	if err != nil {
 		return fail("configuration", err)
 	}
-	step("OK", "configuration (ERP_SOURCE=%s, ERP_TIMEOUT=%s, cache %s, breaker after %d failures)",
-		cfg.ERPSource, cfg.ERPTimeout, cacheText(cfg.ERPCacheTTL), cfg.ERPBreakerFailures)
+	step("OK", "configuration (ERP_SOURCE=%s, ERP_TIMEOUT=%s, cache %s, breaker after %d failures, OVERDUE_POLICY=%s)",
+		cfg.ERPSource, cfg.ERPTimeout, cacheText(cfg.ERPCacheTTL), cfg.ERPBreakerFailures, cfg.OverduePolicy)
 
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
 	src, closeSource, err := newSource(ctx, cfg, log, time.Now, prometheus.NewRegistry(), nil)
@@ -105,7 +105,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 	}
 	step("OK", "sample lookup for %s: %d charges (%s)", idNumber, len(charges), roundMillis(took))
 
-	held := printCharges(stdout, charges, idNumber, cfg.WebhookURL())
+	held := printCharges(stdout, charges, idNumber, cfg.WebhookURL(), cfg.OverduePolicy)
 	switch {
 	case len(charges) == 0:
 		fmt.Fprintf(stdout, "verdict: OK: source %s answers; no pending charges for %s\n", cfg.ERPSource, idNumber)
@@ -120,9 +120,10 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 
 // printCharges maps and validates charges as a lookup does (fields the
 // source could not read, every Efipay rule, another customer's ID number, a
-// ref_payment repeated) and prints one line per charge, one more per
-// violation. It returns how many would be held back.
-func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string) int {
+// ref_payment repeated), its dates under OVERDUE_POLICY, and prints one
+// line per charge, one more per violation and per change to its dates. It
+// returns how many would be held back.
+func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string, policy config.OverduePolicy) int {
 	v := validation.New(time.Now)
 	seen := make(map[string]int, len(charges))
 	for _, c := range charges {
@@ -131,7 +132,12 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	held := 0
 	for _, c := range charges {
-		p, _ := recauda.PaymentFromCharge(c, webhookURL)
+		p, due := recauda.ItemFromCharge(c, webhookURL, v.Today(), policy)
+		notes := func() {
+			for _, n := range due.Notes {
+				fmt.Fprintf(tw, "      note\t%s\t\t%s\n", c.RefPayment, n)
+			}
+		}
 		var vs []validation.Violation
 		for _, d := range c.Defects {
 			vs = append(vs, validation.Violation{Field: d.Field, Rule: recauda.RuleUnreadable, Message: d.Message})
@@ -147,12 +153,14 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 		}
 		if len(vs) == 0 {
 			fmt.Fprintf(tw, "      valid\t%s\t%s %s\t%s\n", c.RefPayment, c.Currency, c.Amount.String(), c.Description)
+			notes()
 			continue
 		}
 		held++
 		for _, viol := range vs {
 			fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
 		}
+		notes()
 	}
 	tw.Flush()
 	return held

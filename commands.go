@@ -102,6 +102,9 @@ func preview(ctx context.Context, env config.Lookup, idNumber string, stdout, st
 				fmt.Fprintf(tw, "HELD BACK\t%s\t%s\t%s: %s\n", it.RefPayment, v.Field, v.Rule, v.Message)
 			}
 		}
+		for _, n := range it.Due.Notes {
+			fmt.Fprintf(tw, "  NOTE\t%s\t\t%s\n", it.RefPayment, n)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\n%d charges: %d would be sent, %d held back, %d withheld\n",

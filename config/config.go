@@ -60,6 +60,8 @@ type Config struct {
 	PublicURL   string
 	ResendAfter time.Duration
 	EmptyStatus int
+	// OverduePolicy is what a lookup does with an overdue charge.
+	OverduePolicy OverduePolicy
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -183,6 +185,11 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	if c.ResendAfter < 0 {
 		r.fail("RESEND_AFTER", "must be 0 (never) or positive")
+	}
+	if p, err := ParseOverduePolicy(r.str("OVERDUE_POLICY", "")); err != nil {
+		r.fail("OVERDUE_POLICY", "%v", err)
+	} else {
+		c.OverduePolicy = p
 	}
 	if c.EmptyStatus != 200 && c.EmptyStatus != 404 {
 		r.fail("EMPTY_STATUS", "must be 200 or 404, got %d", c.EmptyStatus)

@@ -40,8 +40,13 @@ type stack struct {
 
 func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *handlers.Deps)) *stack {
 	t.Helper()
+	return newStackAt(t, src, func() time.Time { return fixedNow }, mod)
+}
+
+// newStackAt is newStack with the clock now.
+func newStackAt(t testing.TB, src *erptest.Source, now func() time.Time, mod func(*recauda.Config, *handlers.Deps)) *stack {
+	t.Helper()
 	ctx := context.Background()
-	now := func() time.Time { return fixedNow }
 	dbPath := filepath.Join(t.TempDir(), "bridge.db")
 	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{Now: now})
 	if err != nil {

@@ -51,6 +51,9 @@ type Item struct {
 	// for charges already sent (a Preview says when they are due again).
 	Reason     string
 	Violations []validation.Violation
+	// Due is the ERP's due date, whether it has passed, and what the
+	// mapping changed about the item's dates; set wherever Payment is.
+	Due Due
 }
 
 // Lookup is the outcome of one lookup, items in the ERP's order.
@@ -111,6 +114,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 		return nil, err
 	}
 	now := s.now()
+	today := s.validator.Today()
 	l := &Lookup{IDNumber: idNumber, Items: make([]Item, len(charges))}
 	seen := make(map[string]int, len(charges))
 	refs := make([]string, 0, len(charges))
@@ -135,7 +139,9 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	// is a balance to work out): in the steady state every charge was sent
 	// already, and mapping them all was a seventh of the lookup's CPU. A
 	// preview shows every item, and why each was withheld.
-	mapItem := func(it *Item, c erp.Charge) { it.Payment, _ = PaymentFromCharge(c, s.cfg.WebhookURL) }
+	mapItem := func(it *Item, c erp.Charge) {
+		it.Payment, it.Due = ItemFromCharge(c, s.cfg.WebhookURL, today, s.cfg.OverduePolicy)
+	}
 	for i := range l.Items {
 		it, c := &l.Items[i], charges[i]
 		if !claim {

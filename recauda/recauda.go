@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
@@ -29,6 +30,9 @@ type Config struct {
 	ResendAfter time.Duration
 	// WebhookURL, when set, goes into every item's result_urls.webhook.
 	WebhookURL string
+	// OverduePolicy is what a lookup does with an overdue charge; the zero
+	// value is offer.
+	OverduePolicy config.OverduePolicy
 	// TestMode accepts Efipay's test payments (production=false) as real.
 	TestMode bool
 }

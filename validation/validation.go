@@ -94,6 +94,12 @@ func New(now func() time.Time) *Validator {
 	}
 }
 
+// Today is the date Efipay's date rules compare with: now() in
+// America/Bogota, "YYYY-MM-DD".
+func (v *Validator) Today() string {
+	return v.now().In(v.loc).Format(time.DateOnly)
+}
+
 // Payment returns every violation of p (nil when valid), sorted by field path
 // then rule. A nil p is one "required" violation with an empty Field.
 func (v *Validator) Payment(p *models.Payment) []Violation {

@@ -695,3 +695,22 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestToday(t *testing.T) {
+	tests := []struct {
+		name string
+		now  time.Time
+		want string
+	}{
+		{"Feb 28 at 23:59:59 in Bogota", time.Date(2025, 3, 1, 4, 59, 59, 0, time.UTC), "2025-02-28"},
+		{"Mar 1 at 00:00:00 in Bogota", time.Date(2025, 3, 1, 5, 0, 0, 0, time.UTC), "2025-03-01"},
+		{"clock in another zone", time.Date(2025, 3, 1, 4, 59, 59, 0, time.UTC).In(time.FixedZone("UTC+14", 14*3600)), "2025-02-28"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := validation.New(fixed(tc.now)).Today(); got != tc.want {
+				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

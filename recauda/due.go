@@ -1,0 +1,103 @@
+package recauda
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"recauda-bridge/config"
+	"recauda-bridge/erp"
+	"recauda-bridge/models"
+)
+
+// Due is what a lookup knows of a charge's dates once mapped: the ERP's
+// due date (its limit_date), whether that has passed in America/Bogota,
+// and what the mapping changed so that Efipay accepts the item today.
+type Due struct {
+	// Date is the ERP's limit date, "YYYY-MM-DD"; empty when it has none.
+	Date string
+	// Overdue: Date is before today in America/Bogota.
+	Overdue bool
+	// LimitDate is the limit_date the item carries (empty: none).
+	LimitDate string
+	// Notes say, one sentence each, what was changed and why.
+	Notes []string
+}
+
+// Note is Notes as one line, as the timeline and the logs write it.
+func (d Due) Note() string {
+	return strings.Join(d.Notes, "; ")
+}
+
+// ItemFromCharge maps an ERP charge to the item Efipay gets today (a date
+// "YYYY-MM-DD" in America/Bogota): PaymentFromCharge, then the charge's
+// dates made acceptable without hiding the debt. An overdue charge follows
+// policy (sent without a limit date, with today + N days, or left as it is
+// and held back by the validator); an early-payment discount whose date
+// has passed is dropped (the full amount is due), and so is one that would
+// end after a limit date the bridge set itself. A charge that is not
+// overdue and whose discount has not lapsed is mapped exactly as before.
+func ItemFromCharge(c erp.Charge, webhookURL, today string, policy config.OverduePolicy) (models.Payment, Due) {
+	p, _ := PaymentFromCharge(c, webhookURL)
+	return p, adjustDates(&p, today, policy)
+}
+
+// adjustDates is ItemFromCharge's second half, on an item already mapped.
+func adjustDates(p *models.Payment, today string, policy config.OverduePolicy) Due {
+	ao := p.AdvancedOptions
+	if ao == nil {
+		return Due{}
+	}
+	d := Due{Date: ao.LimitDate, LimitDate: ao.LimitDate}
+	limitSet := false
+	if Overdue(d.Date, today) {
+		d.Overdue = true
+		switch policy.Mode {
+		case config.OverdueHold:
+			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, held back (OVERDUE_POLICY=%s)", d.Date, policy))
+		case config.OverdueExtend:
+			ao.LimitDate = addDays(today, policy.ExtendDays)
+			limitSet = true
+			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, sent with limit date %s (OVERDUE_POLICY=%s)", d.Date, ao.LimitDate, policy))
+		default:
+			ao.LimitDate = ""
+			limitSet = true
+			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, sent without a limit date (OVERDUE_POLICY=%s)", d.Date, policy))
+		}
+		d.LimitDate = ao.LimitDate
+	}
+	if disc := ao.Discount; disc != nil && isDate(disc.BeforeOn) {
+		switch {
+		case disc.BeforeOn < today:
+			ao.Discount = nil
+			d.Notes = append(d.Notes, fmt.Sprintf("discount expired on %s, sent without it", disc.BeforeOn))
+		case limitSet && ao.LimitDate != "" && disc.BeforeOn > ao.LimitDate:
+			// Efipay refuses a discount that outlives the offer; the limit
+			// date is the bridge's, the discount's date the ERP's.
+			ao.Discount = nil
+			d.Notes = append(d.Notes, fmt.Sprintf("discount until %s ends after the limit date sent (%s), sent without it",
+				disc.BeforeOn, ao.LimitDate))
+		}
+	}
+	return d
+}
+
+// Overdue reports whether a due date ("YYYY-MM-DD", empty: none) is before
+// today, both dates in America/Bogota.
+func Overdue(dueDate, today string) bool { return isDate(dueDate) && dueDate < today }
+
+// isDate: s is a real calendar day written "YYYY-MM-DD", so that two of
+// them compare as strings. Anything else is the validator's to report.
+func isDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+// addDays is day + n days, both "YYYY-MM-DD".
+func addDays(day string, n int) string {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return day
+	}
+	return t.AddDate(0, 0, n).Format(time.DateOnly)
+}
