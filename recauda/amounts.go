@@ -184,3 +184,57 @@ func (s *Service) approvedAmount(c store.ChargeState, ev *efipay.Event, paidAt t
 	}
 	return flagged(detail)
 }
+
+// describeChange says what differs between an item sent before and the one
+// that replaces it: amount, due date, description, discount, advance.
+// Other differences (a picture, the references) go unnamed.
+func describeChange(before, after []byte) string {
+	var b, a models.Payment
+	if json.Unmarshal(before, &b) != nil || json.Unmarshal(after, &a) != nil {
+		return ""
+	}
+	var changes []string
+	changed := func(what, from, to string) {
+		if from != to {
+			changes = append(changes, fmt.Sprintf("%s %s → %s", what, from, to))
+		}
+	}
+	bi, ai := b.RecaudaInformation, a.RecaudaInformation
+	if !bi.Amount.Equal(ai.Amount.Decimal) {
+		changed("amount", bi.Amount.String(), ai.Amount.String())
+	}
+	changed("due date", orNone(limitDate(b)), orNone(limitDate(a)))
+	changed("description", fmt.Sprintf("%q", bi.Description), fmt.Sprintf("%q", ai.Description))
+	changed("discount", discountText(b), discountText(a))
+	changed("advance", advanceText(bi.Advance), advanceText(ai.Advance))
+	return strings.Join(changes, "; ")
+}
+
+func limitDate(p models.Payment) string {
+	if p.AdvancedOptions == nil {
+		return ""
+	}
+	return p.AdvancedOptions.LimitDate
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func discountText(p models.Payment) string {
+	if p.AdvancedOptions == nil || p.AdvancedOptions.Discount == nil {
+		return "none"
+	}
+	d := p.AdvancedOptions.Discount
+	return fmt.Sprintf("%s %s until %s", d.Type, d.Value.String(), d.BeforeOn)
+}
+
+func advanceText(a *models.Advance) string {
+	if a == nil {
+		return "none"
+	}
+	return a.Type + " " + a.Value.String()
+}

@@ -51,7 +51,7 @@ func (s *Service) balances(ctx context.Context, l *Lookup, idx []int, tracked ma
 			switch {
 			case last.Status == models.StatusPartiallyPaid:
 			case last.Offerable(now):
-				next = last.RefPayment
+				next, it.resend = last.RefPayment, true
 			default:
 				it.Decision, it.Reason = DecisionWithheld, "balance offered as "+last.RefPayment+": "+withheldReason(last)
 				continue

@@ -54,6 +54,8 @@ type Item struct {
 	// Due is the ERP's due date, whether it has passed, and what the
 	// mapping changed about the item's dates; set wherever Payment is.
 	Due Due
+	// resend: the ref was offered before (a re-offer).
+	resend bool
 }
 
 // Lookup is the outcome of one lookup, items in the ERP's order.
@@ -183,6 +185,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 				}
 				continue
 			}
+			it.resend = true
 		}
 		if claim {
 			mapItem(it, c)
@@ -224,10 +227,11 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 		offers = append(offers, store.Offer{
 			RefPayment: it.RefPayment, IDNumber: l.IDNumber, PayerName: info.PayerName, Description: info.Description,
 			Amount: info.Amount.Decimal, Currency: info.CurrencyType, AdvanceAllowed: info.Advance != nil, Payload: payload,
-			ParentRef: it.ParentRef,
+			ParentRef: it.ParentRef, Resend: it.resend,
 		})
 	}
-	c, err := s.store.Claim(ctx, store.ClaimRequest{Offers: offers, HeldBack: held, ResendAfter: s.cfg.ResendAfter})
+	c, err := s.store.Claim(ctx, store.ClaimRequest{Offers: offers, HeldBack: held, ResendAfter: s.cfg.ResendAfter,
+		DescribeChange: describeChange})
 	if err != nil {
 		return fmt.Errorf("recauda: claim: %w", err)
 	}

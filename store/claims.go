@@ -151,6 +151,9 @@ type Offer struct {
 	ParentRef string
 	// Payload is the exact JSON item that will be sent.
 	Payload []byte
+	// Resend: the ref was offered before. If its item changed, the one it
+	// replaces is kept, and the timeline says what changed.
+	Resend bool
 }
 
 // Violation is one broken rule of a held-back record.
@@ -175,6 +178,10 @@ type ClaimRequest struct {
 	// ResendAfter is how long until an unpaid claimed charge may be offered
 	// again; 0 means never (until released).
 	ResendAfter time.Duration
+	// DescribeChange, when set, says what differs between an item sent
+	// before and the one that replaces it, for the timeline. It runs inside
+	// the claim's transaction, so it must not do I/O.
+	DescribeChange func(before, after []byte) string
 }
 
 // Claim is what one lookup won: the refs it may send, and what Release needs
@@ -216,21 +223,42 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	// The arguments are built here, by the caller, so that the committer
 	// (on SQLite, one goroutine for every writer) only runs the statements.
 	work := &claimWork{offers: offers, now: now, args: s.claimArgs(offers, now, offerAfter)}
+	var resent []string
+	for _, o := range offers {
+		if o.Resend {
+			resent = append(resent, o.RefPayment)
+		}
+	}
 	alone := func(tx *gorm.DB) error {
 		if err := upsertHeldBack(tx, held, now); err != nil {
 			return err
 		}
+		var before map[string]offered
+		if len(resent) > 0 {
+			var err error
+			if before, err = s.offeredBefore(tx, resent); err != nil {
+				return err
+			}
+		}
 		work.won = nil
-		return s.runClaims(tx, []*claimWork{work})
+		if err := s.runClaims(tx, []*claimWork{work}); err != nil {
+			return err
+		}
+		if len(resent) == 0 {
+			return nil
+		}
+		return s.keepReplaced(tx, work, before, req.DescribeChange)
 	}
 	var mergeable *claimWork
-	if len(held) == 0 {
+	// A re-offer, which may replace an item that must be kept, runs alone:
+	// re-offers are few beside first offers and the steady state.
+	if len(held) == 0 && len(resent) == 0 {
 		// The usual claim: the committer may run it with the other claims
 		// of its batch.
 		mergeable = work
 	}
 	var err error
-	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && len(held) == 0 && oneStatement {
+	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && mergeable != nil && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
 	} else {
 		err = s.commitJob(ctx, &writeJob{fn: alone, claim: mergeable})

@@ -309,6 +309,32 @@ var migrations = []migration{
 			`CREATE INDEX idx_ledger_payments_charge ON ledger_payments (ledger_charge_id)`,
 		},
 	},
+	{
+		version: 4,
+		name:    "earlier offers of a charge",
+		sqlite: []string{
+			`CREATE TABLE charge_offers (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				charge_id INTEGER NOT NULL REFERENCES charges (id) ON DELETE CASCADE,
+				send_count INTEGER NOT NULL,
+				amount TEXT NOT NULL,
+				payload TEXT NOT NULL,
+				replaced_at DATETIME NOT NULL
+			)`,
+			`CREATE INDEX idx_charge_offers_charge ON charge_offers (charge_id, id)`,
+		},
+		postgres: []string{
+			`CREATE TABLE charge_offers (
+				id BIGSERIAL PRIMARY KEY,
+				charge_id BIGINT NOT NULL REFERENCES charges (id) ON DELETE CASCADE,
+				send_count INTEGER NOT NULL,
+				amount NUMERIC NOT NULL,
+				payload TEXT NOT NULL,
+				replaced_at TIMESTAMPTZ NOT NULL
+			)`,
+			`CREATE INDEX idx_charge_offers_charge ON charge_offers (charge_id, id)`,
+		},
+	},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -156,7 +156,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 	// Hand-written statements: this runs in the committer, one webhook
 	// after another, and gorm's reflection was most of its time.
-	query := `SELECT ` + chargeStateColumns + `, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
+	query := `SELECT ` + chargeStateColumns + `, ` + hasEarlierOffers + `, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
 	queryArgs := make([]any, 0, 3+len(d.References))
 	// Whether the charge saw this transaction and status before. On SQLite
 	// it comes in the same statement, one statement less per webhook: the
@@ -180,10 +180,11 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		return "", "", err
 	}
 	var found []ChargeState
-	var seen bool // the one charge found saw this event before
+	var seen bool    // the one charge found saw this event before
+	var earlier bool // the one charge found has earlier offers
 	for rows.Next() {
 		var c ChargeState
-		if err := rows.Scan(append(c.scanDest(), &seen)...); err != nil {
+		if err := rows.Scan(append(c.scanDest(), &earlier, &seen)...); err != nil {
 			rows.Close()
 			return "", "", err
 		}
@@ -206,6 +207,11 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 	c := found[0]
 	ev.ChargeID, ev.RefPayment = &c.ID, c.RefPayment
+	if earlier {
+		if err := s.earlierOffers(tx, &c); err != nil {
+			return "", "", err
+		}
+	}
 
 	if s.dialect == Postgres {
 		if err := s.txScan(tx, []any{&seen}, `SELECT `+seenCheck+` FROM charges WHERE id = ?`,

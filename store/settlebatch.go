@@ -33,9 +33,11 @@ var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvent
 		// eventful: the charge has had a webhook applied or flagged
 		// before. Such a delivery is settled alone, where the exact check
 		// for a duplicate runs; a charge's first webhook, the usual one,
-		// cannot be a duplicate.
+		// cannot be a duplicate. So is a charge with earlier offers,
+		// which settling alone reads.
 		charges[n] = `SELECT ` + chargeStateColumns + `,
 			EXISTS (SELECT 1 FROM webhook_events e WHERE e.charge_id = charges.id AND e.outcome <> '` + models.OutcomeDuplicate + `')
+				OR ` + hasEarlierOffers + `
 			FROM charges WHERE ref_payment IN (` + placeholders(n) + `)`
 		// A NULL leaves the column as it is (chargeChange).
 		updates[n] = `UPDATE charges SET updated_at = v.column2,
