@@ -110,10 +110,6 @@ func offersOf(c store.ChargeState) []offerTerms {
 	return offers
 }
 
-// bogotaDay is the date of t in Colombia, YYYY-MM-DD: the calendar Efipay's
-// dates (before_on, limit_date) are written in.
-func bogotaDay(t time.Time) string { return t.In(adminZone).Format(time.DateOnly) }
-
 // approvedAmount decides what an approved payment of ev.Amount does to c,
 // an unpaid charge. A payment matching any offer the bridge made of c, the
 // current one or an earlier one Efipay may still hold (it keeps the first
@@ -137,7 +133,7 @@ func (s *Service) approvedAmount(c store.ChargeState, ev *efipay.Event, paidAt t
 		if !ok {
 			continue
 		}
-		if day := bogotaDay(paidAt); t.discounted && o.discountBefore != "" && day > o.discountBefore {
+		if day := s.validator.Day(paidAt); t.discounted && o.discountBefore != "" && day > o.discountBefore {
 			return flagged(fmt.Sprintf("discount expired: paid %s, the discounted price, on %s (Bogota); the discount ended on %s and the full amount is %s",
 				amount, day, o.discountBefore, o.amount))
 		}

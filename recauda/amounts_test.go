@@ -12,6 +12,7 @@ import (
 	"recauda-bridge/erp/erptest"
 	"recauda-bridge/models"
 	"recauda-bridge/store"
+	"recauda-bridge/validation"
 )
 
 // itemJSON is an item as sent: amount, and optionally a discount, a paid
@@ -109,7 +110,7 @@ func TestDecideApprovedAmounts(t *testing.T) {
 			paid:    "110000", outcome: models.OutcomeFlagged,
 			detail: "amount 110000 does not match the charge's 120000 nor an earlier offer's (100000)"},
 	}
-	s := New(&erptest.Source{}, nil, nil, Config{}, nil, nil)
+	s := New(&erptest.Source{}, nil, validation.New(nil), Config{}, nil, nil)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := store.ChargeState{ID: 1, RefPayment: "R-1", IDNumber: "12345678", Status: models.StatusSent, Amount: dec(tc.amount),
@@ -140,6 +141,47 @@ func TestDecideApprovedAmounts(t *testing.T) {
 			}
 			if err := json.Unmarshal(d.Writeback, &wb); err != nil || wb.RefPayment != "R-1" || wb.Status != tc.status || !wb.Amount.Equal(dec(tc.paid)) {
 				t.Errorf("write-back: got %s (%v), want R-1 %s %s", d.Writeback, err, tc.status, tc.paid)
+			}
+		})
+	}
+}
+
+func TestDescribeChange(t *testing.T) {
+	item := func(amount, description, limit string, discount *models.Discount, advance *models.Advance) []byte {
+		yes := true
+		b, err := json.Marshal(models.Payment{
+			RecaudaInformation: models.RecaudaInformation{Amount: models.MustMoney(amount), Description: description, Advance: advance},
+			AdvancedOptions:    &models.AdvancedOptions{LimitDate: limit, HasComments: &yes, Discount: discount},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	base := item("100000", "Cuota noviembre", "2026-11-30", nil, nil)
+	discount := &models.Discount{BeforeOn: "2026-11-20", Type: models.DiscountPercent, Value: models.MustMoney("5")}
+	advance := &models.Advance{Type: models.AdvanceMinimumValue, Value: models.MustMoney("30000")}
+	tests := []struct {
+		name  string
+		after []byte
+		want  string
+	}{
+		{"amount", item("120000", "Cuota noviembre", "2026-11-30", nil, nil), "amount 100000 → 120000"},
+		{"same amount written otherwise", item("100000.00", "Cuota noviembre", "2026-11-30", nil, nil), ""},
+		{"due date", item("100000", "Cuota noviembre", "2026-12-31", nil, nil), "due date 2026-11-30 → 2026-12-31"},
+		{"due date dropped", item("100000", "Cuota noviembre", "", nil, nil), "due date 2026-11-30 → none"},
+		{"description", item("100000", "Cuota noviembre con intereses", "2026-11-30", nil, nil),
+			`description "Cuota noviembre" → "Cuota noviembre con intereses"`},
+		{"discount", item("100000", "Cuota noviembre", "2026-11-30", discount, nil), "discount none → Porcentaje 5 until 2026-11-20"},
+		{"advance", item("100000", "Cuota noviembre", "2026-11-30", nil, advance), "advance none → Valor Minimo 30000"},
+		{"amount and due date", item("120000", "Cuota noviembre", "2026-12-31", nil, nil),
+			"amount 100000 → 120000; due date 2026-11-30 → 2026-12-31"},
+		{"unreadable", []byte(`{`), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := describeChange(base, tc.after); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
 	}

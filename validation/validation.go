@@ -96,8 +96,12 @@ func New(now func() time.Time) *Validator {
 
 // Today is the date Efipay's date rules compare with: now() in
 // America/Bogota, "YYYY-MM-DD".
-func (v *Validator) Today() string {
-	return v.now().In(v.loc).Format(time.DateOnly)
+func (v *Validator) Today() string { return v.Day(v.now()) }
+
+// Day is the date of t in America/Bogota, "YYYY-MM-DD": the calendar
+// Efipay's dates (limit_date, before_on) are written in.
+func (v *Validator) Day(t time.Time) string {
+	return t.In(v.loc).Format(time.DateOnly)
 }
 
 // Payment returns every violation of p (nil when valid), sorted by field path

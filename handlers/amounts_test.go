@@ -1,0 +1,182 @@
+package handlers_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"recauda-bridge/erp"
+	"recauda-bridge/erp/erptest"
+	"recauda-bridge/handlers"
+	"recauda-bridge/models"
+	"recauda-bridge/recauda"
+)
+
+// changingERP is an ERP whose one charge the test changes between lookups.
+type changingERP struct {
+	mu sync.Mutex
+	c  erp.Charge
+}
+
+func (e *changingERP) set(f func(*erp.Charge)) { e.mu.Lock(); f(&e.c); e.mu.Unlock() }
+
+func (e *changingERP) source() *erptest.Source {
+	return &erptest.Source{PendingChargesFunc: func(context.Context, string) ([]erp.Charge, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return []erp.Charge{e.c}, nil
+	}}
+}
+
+// movingClock is a clock the test moves forward.
+type movingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *movingClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *movingClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// timeline is a charge's timeline as "kind: detail" lines.
+func (s *stack) timeline(t *testing.T, ref string) []string {
+	t.Helper()
+	d, err := s.store.ChargeDetail(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range d.Events {
+		lines = append(lines, e.Kind+": "+e.Detail)
+	}
+	return lines
+}
+
+func hasLine(lines []string, kind, part string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, kind+": ") && strings.Contains(l, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// drainWritebacks runs the write-back worker until the queue is empty.
+func (s *stack) drainWritebacks(t *testing.T, now func() time.Time) {
+	t.Helper()
+	w := recauda.NewWorker(s.store, s.source, recauda.WorkerConfig{}, now, slog.New(slog.DiscardHandler))
+	for {
+		did, err := w.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !did {
+			return
+		}
+	}
+}
+
+// TestChangedAmountPaidAtTheOldOne: the ERP raises a charge already offered;
+// the re-offer says what changed; Efipay, which keeps the first item of a
+// ref, collects the old amount; that pays the old offer, the ERP learns it,
+// and once it reports the remainder that goes out as the -B1 balance, whose
+// payment is written back under the ERP's ref.
+func TestChangedAmountPaidAtTheOldOne(t *testing.T) {
+	clk := &movingClock{t: fixedNow}
+	erpc := &changingERP{c: charge("CHG-1", "12345678")}
+	erpc.set(func(c *erp.Charge) { c.Amount = decimal.RequireFromString("100000") })
+	s := newStackAt(t, erpc.source(), clk.now, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 1 {
+		t.Fatalf("first lookup sent %d payments, want 1", len(resp.Payments))
+	}
+	// Interest accrues and the due date moves; RESEND_AFTER passes.
+	erpc.set(func(c *erp.Charge) { c.Amount, c.LimitDate = decimal.RequireFromString("120000"), "2026-12-31" })
+	clk.add(25 * time.Hour)
+	resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 || !resp.Payments[0].RecaudaInformation.Amount.Equal(decimal.NewFromInt(120000)) {
+		t.Fatalf("re-offer = %+v, want CHG-1 for 120000", resp.Payments)
+	}
+	if tl := s.timeline(t, "CHG-1"); !hasLine(tl, "changed", "item changed since send #1: amount 100000 → 120000; due date 2026-12-15 → 2026-12-31") {
+		t.Fatalf("timeline %q, want the change of amount and due date", tl)
+	}
+
+	// The payer pays what Efipay holds: the first offer.
+	if o := s.signedWebhook(t, webhookBody("700", "Aprobada", "100000", "COP", true, "CHG-1")).Outcome; o != models.OutcomeApplied {
+		t.Fatalf("payment of the old amount = %s, want applied", o)
+	}
+	if st, paid := s.charge(t, "CHG-1"); st != models.StatusPartiallyPaid || !paid.Equal(decimal.NewFromInt(100000)) {
+		t.Fatalf("CHG-1 = %s paid %s, want partially_paid 100000", st, paid)
+	}
+	if tl := s.timeline(t, "CHG-1"); !hasLine(tl, "webhook", "the amount of an earlier offer (100000, send #1); the latest offer is 120000: its remainder 20000") {
+		t.Fatalf("timeline %q, want the payment of the earlier offer with its remainder", tl)
+	}
+	s.drainWritebacks(t, clk.now)
+	if rec := s.source.Recorded(); len(rec) != 1 || rec[0].RefPayment != "CHG-1" || !rec[0].Amount.Equal(decimal.NewFromInt(100000)) {
+		t.Fatalf("recorded in the ERP = %+v, want CHG-1 100000", rec)
+	}
+
+	// Until the ERP reports the remainder, nothing is offered.
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("offered %+v while the ERP still reports 120000, want nothing", resp.Payments)
+	}
+	erpc.set(func(c *erp.Charge) { c.Amount = decimal.RequireFromString("20000") })
+	resp = decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 || resp.Payments[0].RecaudaInformation.RefPayment != "CHG-1-B1" ||
+		!resp.Payments[0].RecaudaInformation.Amount.Equal(decimal.NewFromInt(20000)) {
+		t.Fatalf("got %+v, want the remainder 20000 as CHG-1-B1", resp.Payments)
+	}
+	if o := s.signedWebhook(t, webhookBody("701", "Aprobada", "20000", "COP", true, "CHG-1-B1")).Outcome; o != models.OutcomeApplied {
+		t.Fatalf("payment of the remainder = %s, want applied", o)
+	}
+	s.drainWritebacks(t, clk.now)
+	rec := s.source.Recorded()
+	if len(rec) != 2 || rec[1].RefPayment != "CHG-1" || rec[1].TransactionID != "701" || !rec[1].Amount.Equal(decimal.NewFromInt(20000)) {
+		t.Fatalf("recorded in the ERP = %+v, want then CHG-1 20000 by 701", rec)
+	}
+}
+
+// TestChangedAmountOverpaid: the ERP lowers a charge already offered and
+// Efipay collects the old, larger amount: the charge is paid, the webhook
+// flagged for the operator with the figures, and nothing more is offered.
+func TestChangedAmountOverpaid(t *testing.T) {
+	clk := &movingClock{t: fixedNow}
+	erpc := &changingERP{c: charge("LOW-1", "12345678")}
+	erpc.set(func(c *erp.Charge) { c.Amount = decimal.RequireFromString("100000") })
+	s := newStackAt(t, erpc.source(), clk.now, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	s.get(t, "/get-recaudas?id_number=12345678")
+	erpc.set(func(c *erp.Charge) {
+		c.Amount, c.Description = decimal.RequireFromString("90000"), "Cuota corregida"
+	})
+	clk.add(25 * time.Hour)
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 1 {
+		t.Fatalf("re-offer sent %d payments, want 1", len(resp.Payments))
+	}
+	if tl := s.timeline(t, "LOW-1"); !hasLine(tl, "changed", `amount 100000 → 90000; description "Cuota de administración LOW-1" → "Cuota corregida"`) {
+		t.Fatalf("timeline %q, want the change of amount and description", tl)
+	}
+	if o := s.signedWebhook(t, webhookBody("800", "Aprobada", "100000", "COP", true, "LOW-1")).Outcome; o != models.OutcomeFlagged {
+		t.Fatalf("payment of the old amount = %s, want flagged", o)
+	}
+	if st, paid := s.charge(t, "LOW-1"); st != models.StatusPaid || !paid.Equal(decimal.NewFromInt(100000)) {
+		t.Fatalf("LOW-1 = %s paid %s, want paid 100000", st, paid)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM webhook_events WHERE outcome = 'flagged' AND detail LIKE 'overpaid:%the latest offer is 90000, 10000 less%'`); n != 1 {
+		t.Fatalf("flagged overpaid events = %d, want 1", n)
+	}
+	if tl := s.timeline(t, "LOW-1"); !hasLine(tl, "webhook", "overpaid") {
+		t.Fatalf("timeline %q, want the overpayment", tl)
+	}
+	clk.add(25 * time.Hour)
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("offered %+v after the overpayment, want nothing", resp.Payments)
+	}
+}
