@@ -19,7 +19,8 @@ const (
 	// OutcomeApproved means the money was collected (Aprobada).
 	OutcomeApproved Outcome = "approved"
 	// OutcomeInProgress means the attempt is not finished yet (Iniciada,
-	// Pendiente, Por Pagar): another webhook will follow.
+	// Pendiente, Por Pagar, and the English Pending of an older Efipay
+	// plugin): another webhook will follow.
 	OutcomeInProgress Outcome = "in_progress"
 	// OutcomeReversed means an approved payment was taken back (Reversada,
 	// Reversion Escalada): the recauda is owed again.
@@ -35,6 +36,7 @@ var statuses = map[string]Outcome{
 	"iniciada":           OutcomeInProgress,
 	"pendiente":          OutcomeInProgress,
 	"por pagar":          OutcomeInProgress,
+	"pending":            OutcomeInProgress,
 	"reversada":          OutcomeReversed,
 	"reversion escalada": OutcomeReversed,
 }

@@ -16,6 +16,8 @@ func TestOutcomeOf(t *testing.T) {
 		{"PENDIENTE", OutcomeInProgress},
 		{"Por Pagar", OutcomeInProgress},
 		{"por  pagar", OutcomeInProgress},
+		{"Pending", OutcomeInProgress},
+		{"PENDING", OutcomeInProgress},
 		{"Reversada", OutcomeReversed},
 		{"Reversion Escalada", OutcomeReversed},
 		{"Reversión Escalada", OutcomeReversed},

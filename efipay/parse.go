@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shopspring/decimal"
 
@@ -37,25 +38,35 @@ type Event struct {
 	// ApprovedAt is when Efipay approved the payment, in UTC; zero when the
 	// webhook has no approval time or one in a format not understood.
 	ApprovedAt time.Time
-	// References are every candidate reference found in the body, trimmed,
-	// without empties or duplicates, most authoritative first (see Parse).
+	// References are the candidate references found in the body, trimmed,
+	// without empties or duplicates, most authoritative first (see Parse),
+	// at most MaxReferences of them.
 	References []string
 	// Webhook is the whole decoded body.
 	Webhook models.Webhook
 }
 
+// MaxReferences is the most references Parse keeps from one body. Efipay
+// echoes at most 3 per path; a body with thousands would otherwise cost a
+// statement parameter each, beyond what SQLite or PostgreSQL accept.
+const MaxReferences = 32
+
 // Parse decodes a webhook body. body should already have passed [Verify].
 //
 // It fails, with an error wrapping [ErrUnparseable], when body is not a JSON
 // object, has no "transaction" object, when the transaction's fields cannot
-// be decoded, or when the transaction id or the status is missing or blank.
+// be decoded, when the transaction id or the status is missing or blank, or
+// when a text the bridge keeps (transaction_id, status, currency_type,
+// payment_method) holds a NUL character, which no PostgreSQL text can store.
 //
 // References are gathered in this order: checkout.payment_gateway.advanced_option.references,
 // the same under advanced_options, then the top-level fallbacks
 // payment_gateway.advanced_option(s).references, then the value of every
 // "ref_payment" key at any depth, in document order. A reference may be a
 // JSON string or number (kept as its literal text); a ref_payment may also
-// be an array of them.
+// be an array of them. A reference holding a control character is dropped
+// (no tracked ref_payment has one), and those after the first
+// [MaxReferences] are ignored.
 func Parse(body []byte) (*Event, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
@@ -85,6 +96,13 @@ func Parse(body []byte) (*Event, error) {
 	}
 	if strings.TrimSpace(t.Status) == "" {
 		return nil, unparseable("no status", nil)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"transaction_id", id}, {"status", t.Status}, {"currency_type", t.CurrencyType}, {"payment_method", t.PaymentMethod},
+	} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return nil, unparseable(f.name+" holds a NUL character", nil)
+		}
 	}
 
 	return &Event{
@@ -329,8 +347,11 @@ func (s *refSet) addAll(vs []any) {
 	}
 }
 
-// add keeps v if it is a string or a number.
+// add keeps v if it is a string or a number, until the set is full.
 func (s *refSet) add(v any) {
+	if len(s.list) >= MaxReferences {
+		return
+	}
 	var ref string
 	switch v := v.(type) {
 	case string:
@@ -341,7 +362,7 @@ func (s *refSet) add(v any) {
 		return
 	}
 	ref = strings.TrimSpace(ref)
-	if ref == "" || s.seen[ref] {
+	if ref == "" || s.seen[ref] || strings.ContainsFunc(ref, unicode.IsControl) {
 		return
 	}
 	if s.seen == nil {

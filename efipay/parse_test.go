@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/shopspring/decimal"
 )
@@ -46,6 +48,38 @@ func TestParse(t *testing.T) {
 			amount: "20000", currency: "COP", production: true,
 			approvedAt: time.Date(2024, 3, 5, 10, 20, 30, 0, time.UTC),
 			refs:       []string{"RP-0", "RP-1", "RP-2", "RP-3", "4567", "RP-4"},
+		},
+		{
+			name: "Efipay's transaction page, rate record with its own times", file: "webhook-transaction.json",
+			id: "107", status: "Aprobada", outcome: OutcomeApproved,
+			amount: "37323.25", currency: "COP", production: false,
+			approvedAt: time.Date(2023, 12, 27, 15, 41, 54, 553992000, time.UTC),
+			refs:       []string{"1234567"},
+		},
+		{
+			name: "Cobra Plus's example", file: "webhook-cobra-plus.json",
+			id: "143", status: "Aprobada", outcome: OutcomeApproved,
+			amount: "100000", currency: "COP", production: true,
+			approvedAt: time.Date(2024, 3, 14, 16, 23, 8, 790973000, time.UTC),
+			refs:       []string{"CP-2024-0143"},
+		},
+		{
+			name: "slashes escaped by PHP's json_encode", file: "webhook-php-escaped.json",
+			id: "143", status: "Aprobada", outcome: OutcomeApproved,
+			amount: "100000", currency: "COP", production: true,
+			approvedAt: time.Date(2024, 3, 14, 16, 23, 8, 790973000, time.UTC),
+			refs:       []string{"CP/2024/0143"},
+		},
+		{
+			name: "English Pending of an older plugin",
+			body: `{"transaction":{"transaction_id":5,"status":"Pending","amount":10}}`,
+			id:   "5", status: "Pending", outcome: OutcomeInProgress, amount: "10",
+		},
+		{
+			name: "references with control characters are dropped",
+			body: `{"transaction":{"transaction_id":6,"status":"Aprobada"},"checkout":{"payment_gateway":{"advanced_option":{"references":["A\u0000","B\n1","\u202eC","D"]}}}}`,
+			id:   "6", status: "Aprobada", outcome: OutcomeApproved, amount: "0",
+			refs: []string{"\u202eC", "D"},
 		},
 		{
 			name: "transaction_id as a string",
@@ -163,6 +197,10 @@ func TestParseUnparseable(t *testing.T) {
 		{"amount not a number", `{"transaction":{"transaction_id":1,"status":"Aprobada","amount":"12,5"}}`},
 		{"amount null", `{"transaction":{"transaction_id":1,"status":"Aprobada","amount":null}}`},
 		{"status not a string", `{"transaction":{"transaction_id":1,"status":1}}`},
+		{"NUL in transaction_id", `{"transaction":{"transaction_id":"1\u0000","status":"Aprobada"}}`},
+		{"NUL in status", `{"transaction":{"transaction_id":1,"status":"Aprobada\u0000"}}`},
+		{"NUL in currency_type", `{"transaction":{"transaction_id":1,"status":"Aprobada","currency_type":"C\u0000OP"}}`},
+		{"NUL in payment_method", `{"transaction":{"transaction_id":1,"status":"Aprobada","payment_method":"\u0000"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +217,7 @@ func TestParseUnparseable(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(readExample(f))
-	for _, name := range []string{"webhook-fallback.json", "webhook-ref-payment.json"} {
+	for _, name := range []string{"webhook-fallback.json", "webhook-ref-payment.json", "webhook-cobra-plus.json", "webhook-php-escaped.json"} {
 		b, err := os.ReadFile("../testdata/efipay/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -216,9 +254,12 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("got outcome %q, want one of the four", ev.Outcome)
 		}
+		if len(ev.References) > MaxReferences {
+			t.Fatalf("got %d references, want at most %d", len(ev.References), MaxReferences)
+		}
 		seen := map[string]bool{}
 		for _, r := range ev.References {
-			if r == "" || r != strings.TrimSpace(r) || seen[r] {
+			if r == "" || r != strings.TrimSpace(r) || seen[r] || strings.ContainsFunc(r, unicode.IsControl) {
 				t.Fatalf("got references %q, want trimmed, non-empty, unique", ev.References)
 			}
 			seen[r] = true
@@ -337,5 +378,59 @@ func TestRefPaymentsMatchesDecoder(t *testing.T) {
 	want := []string{"s:a", "s:b", "n:2", "s:c", "n:-1.5e2"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseCapsReferences(t *testing.T) {
+	// 40,000 distinct references: more than SQLite's 32,766 variables.
+	var b strings.Builder
+	b.WriteString(`{"transaction":{"transaction_id":9,"status":"Aprobada"},"checkout":{"payment_gateway":{"advanced_option":{"references":[`)
+	for i := range 40000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"R%d"`, i)
+	}
+	b.WriteString(`]}}}}`)
+	ev, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	if got, want := len(ev.References), MaxReferences; got != want {
+		t.Fatalf("got %d references, want %d", got, want)
+	}
+	if got, want := ev.References[MaxReferences-1], fmt.Sprintf("R%d", MaxReferences-1); got != want {
+		t.Fatalf("last reference: got %q, want %q (the first ones, in order)", got, want)
+	}
+}
+
+func TestParseCobraPlusForms(t *testing.T) {
+	for _, name := range []string{"webhook-cobra-plus.json", "webhook-php-escaped.json"} {
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile("../testdata/efipay/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := Parse(body)
+			if err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			tr := ev.Webhook.Transaction
+			for _, c := range []struct{ field, got, want string }{
+				{"installments", string(tr.TransactionDetails.Installments), "1"},
+				{"country", string(tr.TransactionDetails.Country), "+57"},
+				{"created_at", tr.CreatedAt, "2024-03-14 11:23:08"},
+				{"currency_rate_conversion.created_at", tr.CurrencyRateConversion.CreatedAt, "2023-10-27T13:20:07.000000Z"},
+				{"currency_rate_conversion.updated_at", tr.CurrencyRateConversion.UpdatedAt, "2024-03-14T12:00:02.000000Z"},
+				{"url_response", tr.URLResponse, "https://sag.efipay.co/Checkout/Transaction/9b902174-7189-4f5a-a035-6b68f97b695a/Response"},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s: got %q, want %q", c.field, c.got, c.want)
+				}
+			}
+			if got, want := parseTime(tr.CreatedAt), time.Date(2024, 3, 14, 11, 23, 8, 0, time.UTC); !got.Equal(want) {
+				t.Errorf("created_at read: got %v, want %v", got, want)
+			}
+		})
 	}
 }

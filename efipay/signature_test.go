@@ -105,3 +105,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Efipay's PHP plugins escape slashes (json_encode): the signature is over
+// those bytes, and the same JSON written without the escapes must not verify.
+func TestVerifyEscapedSlashes(t *testing.T) {
+	body, err := os.ReadFile("../testdata/efipay/webhook-php-escaped.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `\/`) {
+		t.Fatalf("test body has no escaped slash")
+	}
+	token := []byte("whsec-test-token")
+	sig := Sign(body, token)
+	if err := Verify(body, sig, token); err != nil {
+		t.Fatalf("raw body: got %v, want nil", err)
+	}
+	unescaped := []byte(strings.ReplaceAll(string(body), `\/`, `/`))
+	if err := Verify(unescaped, sig, token); !errors.Is(err, ErrInvalidSignature) {
+		t.Fatalf("re-encoded body: got %v, want ErrInvalidSignature", err)
+	}
+	ev, err := Parse(body)
+	if err != nil {
+		t.Fatalf("parse: got %v, want nil", err)
+	}
+	if got, want := ev.References, []string{"CP/2024/0143"}; len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("references: got %q, want %q", got, want)
+	}
+	if got, want := ev.Webhook.Transaction.URLResponse, "https://sag.efipay.co/Checkout/Transaction/9b902174-7189-4f5a-a035-6b68f97b695a/Response"; got != want {
+		t.Fatalf("url_response: got %q, want %q", got, want)
+	}
+}

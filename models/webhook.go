@@ -51,7 +51,8 @@ type WebhookTransaction struct {
 	ApprovedAt string `json:"approved_at"`
 	// Production is false for test payments.
 	Production FlexBool `json:"production"`
-	// CreatedAt is kept as sent, like ApprovedAt.
+	// CreatedAt is kept as sent, like ApprovedAt ("2023-12-27T15:41:54.000000Z";
+	// Cobra Plus writes "2024-03-14 11:23:08").
 	CreatedAt string `json:"created_at"`
 	// CustomerPayer is Efipay's customer record of the payer.
 	CustomerPayer CustomerPayer `json:"customer_payer"`
@@ -70,13 +71,15 @@ type TransactionDetails struct {
 	IdentificationNumber FlexString `json:"identification_number"`
 	// Email is the payer's e-mail address.
 	Email string `json:"email"`
-	// Country is the phone country code ("57" for Colombia).
+	// Country is the phone country code ("57" for Colombia; Cobra Plus
+	// writes "+57").
 	Country FlexString `json:"country"`
 	// Phone is the payer's phone number.
 	Phone FlexString `json:"phone"`
 	// NumberCard is the masked card number, when a card was used.
 	NumberCard string `json:"number_card"`
-	// Installments is the number of card installments ("cuotas").
+	// Installments is the number of card installments ("cuotas"): "1" in
+	// one example, the number 1 in Cobra Plus's.
 	Installments FlexString `json:"installments"`
 	// Franchise is the card brand.
 	Franchise string `json:"franchise"`
@@ -110,6 +113,9 @@ type CurrencyRateConversion struct {
 	EURToCOP json.Number `json:"eur_to_cop"`
 	// Active is Efipay's flag on the rate record (1 in the example).
 	Active FlexString `json:"active"`
+	// CreatedAt and UpdatedAt are kept as sent, like the transaction's.
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // UnmarshalJSON reads the object, or [] (how PHP encodes an empty one).
