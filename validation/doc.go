@@ -22,7 +22,10 @@
 //	                       delivery_service.type, discount.type
 //	digits                 id_number                                         a character other than the ASCII digits 0-9
 //	trimmed                ref_payment                                       leading or trailing whitespace
-//	no_control_characters  ref_payment                                       a control character (C0, DEL or C1)
+//	control_characters     description, payer_name, ref_payment,             a control character (C0, newlines and NUL included, DEL or C1)
+//	                       references[i], comments_label                     or bytes that are not UTF-8; in ref_payment and references[i]
+//	                                                                         also a bidirectional control (U+061C, U+200E, U+200F,
+//	                                                                         U+202A-U+202E, U+2066-U+2069)
 //	positive               amount, advance.value, discount.value,            the number is 0 or negative (a missing value decodes as 0)
 //	                       delivery_service.value ("Con Valor")
 //	decimal_places         amount, advance.value, discount.value,            more than 2 decimal places once trailing zeros are dropped

@@ -3,6 +3,7 @@ package validation
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
@@ -34,12 +35,12 @@ type payment struct {
 }
 
 type recaudaInformation struct {
-	Description  string          `json:"description" validate:"required,min=4,max=191"`
+	Description  string          `json:"description" validate:"required,min=4,max=191,control_characters"`
 	Amount       numberRef       `json:"amount" validate:"positive,decimal_places=2,integer_digits=10,amount_min_length=4"`
 	CurrencyType string          `json:"currency_type" validate:"required,oneof=COP USD EUR"`
 	IDNumber     string          `json:"id_number" validate:"required,digits,min=5,max=20"`
-	PayerName    string          `json:"payer_name" validate:"required,min=5,max=191"`
-	RefPayment   string          `json:"ref_payment" validate:"required,not_blank,max=191,trimmed,no_control_characters"`
+	PayerName    string          `json:"payer_name" validate:"required,min=5,max=191,control_characters"`
+	RefPayment   string          `json:"ref_payment" validate:"required,not_blank,max=191,trimmed,control_characters_id"`
 	Advance      *advance        `json:"advance"`
 	Metadata     json.RawMessage `json:"metadata" validate:"json_object_or_array"`
 }
@@ -59,7 +60,7 @@ type advancedOptions struct {
 	DeliveryService *deliveryService `json:"delivery_service"`
 	Discount        *discount        `json:"discount"`
 	HasComments     *bool            `json:"has_comments" validate:"required"`
-	CommentsLabel   string           `json:"comments_label" validate:"omitempty,max=100"`
+	CommentsLabel   string           `json:"comments_label" validate:"omitempty,max=100,control_characters"`
 }
 
 type resultURLs struct {
@@ -163,6 +164,8 @@ func crossField(sl validator.StructLevel) {
 				sl.ReportError(ref, field, field, "required", "")
 			case utf8.RuneCountInString(ref) > maxReferenceLength:
 				sl.ReportError(ref, field, field, "max", strconv.Itoa(maxReferenceLength))
+			case !plainText(ref) || strings.ContainsFunc(ref, isBidiControl):
+				sl.ReportError(ref, field, field, "control_characters_id", "")
 			}
 		}
 	}

@@ -166,8 +166,35 @@ func isTrimmed(fl validator.FieldLevel) bool {
 	return !unicode.IsSpace(first) && !unicode.IsSpace(last)
 }
 
+// hasNoControlCharacters refuses what a text must not carry to Efipay: a
+// control character (C0 with newlines and NUL, DEL, C1), or bytes that are
+// not UTF-8. PostgreSQL stores neither a NUL nor such bytes.
 func hasNoControlCharacters(fl validator.FieldLevel) bool {
-	return !strings.ContainsFunc(fl.Field().String(), unicode.IsControl)
+	return plainText(fl.Field().String())
+}
+
+// hasNoControlOrBidiCharacters is hasNoControlCharacters for an identifier,
+// which must also read the same on every screen: no bidirectional control.
+func hasNoControlOrBidiCharacters(fl validator.FieldLevel) bool {
+	s := fl.Field().String()
+	return plainText(s) && !strings.ContainsFunc(s, isBidiControl)
+}
+
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// isBidiControl reports the characters that reorder text around them
+// (U+202E RIGHT-TO-LEFT OVERRIDE and its kin): an identifier holding one
+// shows as another.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 func isJSONObjectOrArray(fl validator.FieldLevel) bool {

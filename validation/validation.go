@@ -72,7 +72,8 @@ func New(now func() time.Time) *Validator {
 		"digits":                isDigits,
 		"not_blank":             isNotBlank,
 		"trimmed":               isTrimmed,
-		"no_control_characters": hasNoControlCharacters,
+		"control_characters":    hasNoControlCharacters,
+		"control_characters_id": hasNoControlOrBidiCharacters,
 		"json_object_or_array":  isJSONObjectOrArray,
 		"absolute_url":          isAbsoluteURL,
 		"date":                  isDate,
@@ -159,6 +160,8 @@ func violation(fe validator.FieldError, today date) Violation {
 		rule = "one_of"
 	case "not_blank":
 		rule = "required"
+	case "control_characters_id":
+		rule = "control_characters"
 	}
 	return Violation{Field: field, Rule: rule, Message: message(field, rule, fe, today)}
 }
@@ -198,8 +201,11 @@ func message(field, rule string, fe validator.FieldError, today date) string {
 		return field + " must contain only the digits 0-9"
 	case "trimmed":
 		return field + " must not start or end with whitespace"
-	case "no_control_characters":
-		return field + " must not contain control characters"
+	case "control_characters":
+		if fe.Tag() == "control_characters_id" {
+			return field + " must not contain control characters, bidirectional controls (such as U+202E) or bytes that are not UTF-8"
+		}
+		return field + " must not contain control characters (newlines, tabs, NUL) or bytes that are not UTF-8"
 	case "positive":
 		return field + " must be greater than 0" + isText(num, isNum)
 	case "decimal_places":

@@ -132,6 +132,13 @@ func TestDescription(t *testing.T) {
 		{"191 chars", time.Time{}, set(strings.Repeat("a", 191)), nil},
 		{"192 chars", time.Time{}, set(strings.Repeat("a", 192)), one(f, "max_length")},
 		{"191 multibyte chars (382 bytes)", time.Time{}, set(strings.Repeat("ñ", 191)), nil},
+		{"NUL", time.Time{}, set("Cuota\x00marzo"), one(f, "control_characters")},
+		{"newline", time.Time{}, set("Cuota\nmarzo"), one(f, "control_characters")},
+		{"carriage return", time.Time{}, set("Cuota marzo\r"), one(f, "control_characters")},
+		{"tab", time.Time{}, set("Cuota\tmarzo"), one(f, "control_characters")},
+		{"C1 control", time.Time{}, set("Cuota\u0085marzo"), one(f, "control_characters")},
+		{"not UTF-8", time.Time{}, set("Cuota \xe9 marzo"), one(f, "control_characters")},
+		{"right-to-left text mark allowed", time.Time{}, set("Cuota \u200fمارس"), nil},
 		{"192 multibyte chars", time.Time{}, set(strings.Repeat("ñ", 192)), one(f, "max_length")},
 	})
 }
@@ -228,6 +235,10 @@ func TestPayerName(t *testing.T) {
 		{"5 multibyte chars", time.Time{}, set("ñáéíó"), nil},
 		{"191 chars", time.Time{}, set(strings.Repeat("é", 191)), nil},
 		{"192 chars", time.Time{}, set(strings.Repeat("é", 192)), one(f, "max_length")},
+		{"NUL", time.Time{}, set("Ana\x00Gómez"), one(f, "control_characters")},
+		{"newline", time.Time{}, set("Ana Gómez\nSaldo: 0"), one(f, "control_characters")},
+		{"DEL", time.Time{}, set("Ana Gómez\x7f"), one(f, "control_characters")},
+		{"not UTF-8", time.Time{}, set("Ana G\xf3mez"), one(f, "control_characters")},
 	})
 }
 
@@ -247,10 +258,16 @@ func TestRefPayment(t *testing.T) {
 		{"trailing space", time.Time{}, set("1234567 "), one(f, "trimmed")},
 		{"trailing newline", time.Time{}, set("1234567\n"), one(f, "trimmed")},
 		{"inner space", time.Time{}, set("FAC 1234"), nil},
-		{"inner tab", time.Time{}, set("12\t34"), one(f, "no_control_characters")},
-		{"NUL", time.Time{}, set("12\x0034"), one(f, "no_control_characters")},
-		{"DEL", time.Time{}, set("12\x7f34"), one(f, "no_control_characters")},
-		{"C1 control", time.Time{}, set("12\u008534"), one(f, "no_control_characters")},
+		{"inner tab", time.Time{}, set("12\t34"), one(f, "control_characters")},
+		{"NUL", time.Time{}, set("12\x0034"), one(f, "control_characters")},
+		{"DEL", time.Time{}, set("12\x7f34"), one(f, "control_characters")},
+		{"C1 control", time.Time{}, set("12\u008534"), one(f, "control_characters")},
+		{"right-to-left override", time.Time{}, set("FAC\u202e1234"), one(f, "control_characters")},
+		{"left-to-right isolate", time.Time{}, set("FAC\u20661234"), one(f, "control_characters")},
+		{"right-to-left mark", time.Time{}, set("FAC\u200f1234"), one(f, "control_characters")},
+		{"arabic letter mark", time.Time{}, set("FAC\u061c1234"), one(f, "control_characters")},
+		{"not UTF-8", time.Time{}, set("FAC\xff1234"), one(f, "control_characters")},
+		{"accents", time.Time{}, set("FACTURA-ÑÚ-1"), nil},
 	})
 }
 
@@ -340,6 +357,8 @@ func TestHasCommentsAndLabel(t *testing.T) {
 		{"label 100 chars", time.Time{}, func(p *models.Payment) { p.AdvancedOptions.CommentsLabel = strings.Repeat("ó", 100) }, nil},
 		{"label 101 chars", time.Time{}, func(p *models.Payment) { p.AdvancedOptions.CommentsLabel = strings.Repeat("o", 101) },
 			one("advanced_options.comments_label", "max_length")},
+		{"label with a newline", time.Time{}, func(p *models.Payment) { p.AdvancedOptions.CommentsLabel = "Notas\nadicionales" },
+			one("advanced_options.comments_label", "control_characters")},
 		{"request_address_delivery absent", time.Time{}, func(p *models.Payment) { p.AdvancedOptions.RequestAddressDelivery = nil }, nil},
 	})
 }
@@ -417,6 +436,9 @@ func TestReferences(t *testing.T) {
 		{"51 chars", time.Time{}, set("a", "b", strings.Repeat("x", 51)), one(f+"[2]", "max_length")},
 		{"50 multibyte chars", time.Time{}, set(strings.Repeat("ñ", 50)), nil},
 		{"51 multibyte chars", time.Time{}, set(strings.Repeat("ñ", 51)), one(f+"[0]", "max_length")},
+		{"NUL", time.Time{}, set("a", "b\x00"), one(f+"[1]", "control_characters")},
+		{"right-to-left override", time.Time{}, set("\u202eabc"), one(f+"[0]", "control_characters")},
+		{"not UTF-8", time.Time{}, set("a", "b", "\xc3"), one(f+"[2]", "control_characters")},
 		{"two bad items", time.Time{}, set("", "b", strings.Repeat("x", 51)),
 			[]fr{{f + "[0]", "required"}, {f + "[2]", "max_length"}}},
 	})
