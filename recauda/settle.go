@@ -56,7 +56,8 @@ func (s *Service) OnWriteback(f func()) { s.onWriteback = f }
 //
 // Precedence for one transaction: in progress < failed / approved < reversed;
 // an event that would move a transaction backwards is stale. Events of a
-// different transaction than the one that paid a charge never unpay it.
+// different transaction than the one that paid a charge never unpay it, and
+// a failure of another transaction than the one in progress is stale.
 func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) store.Decision {
 	if !ev.Production && !s.cfg.TestMode {
 		return store.Decision{Outcome: models.OutcomeFlagged, Detail: "test payment (production=false) while the bridge is not in test mode"}
@@ -122,6 +123,10 @@ func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) s
 			return stale("transaction already reversed")
 		case c.Status == models.StatusInactive:
 			return stale("charge is inactive")
+		case c.Status == models.StatusInProgress && !sameTx:
+			// The payer started another attempt, still open: failing the
+			// charge would offer it again and let them pay twice.
+			return stale("an older attempt failed; transaction " + c.TransactionID + " is still in progress")
 		}
 		d := applied(models.StatusFailed, "attempt failed ("+ev.Status+"); the debt is still owed")
 		d.OfferNow = true
