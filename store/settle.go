@@ -92,8 +92,8 @@ type SettleResult struct {
 // Settle stores a verified webhook delivery and applies it to its charge in
 // one transaction: the raw body, the state change, the timeline entry and the
 // write-back job commit together or not at all. A delivery that cannot be
-// parsed or matched is still stored. The same (transaction, status) applied
-// twice is stored as a duplicate and changes nothing.
+// parsed or matched is still stored. A (transaction, status) stored before,
+// whatever became of it, is stored again as a duplicate and changes nothing.
 func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (SettleResult, error) {
 	job, result := s.settleJob(d, decide)
 	if err := s.commitJob(ctx, job); err != nil {
@@ -158,13 +158,15 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	// after another, and gorm's reflection was most of its time.
 	query := `SELECT ` + chargeStateColumns + `, ` + hasEarlierOffers + `, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
 	queryArgs := make([]any, 0, 3+len(d.References))
-	// Whether the charge saw this transaction and status before. On SQLite
-	// it comes in the same statement, one statement less per webhook: the
-	// committer is the only writer. On PostgreSQL it is read after the row
-	// lock is held, by a statement of its own: folded into the locking
-	// one, it would read the snapshot taken before waiting for the lock and
-	// miss the event another replica committed meanwhile.
-	seenCheck := `EXISTS (SELECT 1 FROM webhook_events e WHERE e.charge_id = charges.id AND e.transaction_id = ? AND e.status = ? AND e.outcome <> ?)`
+	// Whether this transaction and status were stored before, for any
+	// charge or none (an unmatched delivery replayed once its reference is
+	// tracked must not apply). On SQLite it comes in the same statement,
+	// one statement less per webhook: the committer is the only writer. On
+	// PostgreSQL it is read after the row lock is held, by a statement of
+	// its own: folded into the locking one, it would read the snapshot
+	// taken before waiting for the lock and miss the event another replica
+	// committed meanwhile.
+	seenCheck := `EXISTS (SELECT 1 FROM webhook_events e WHERE e.transaction_id = ? AND e.status = ? AND e.outcome <> ?)`
 	if s.dialect == Postgres {
 		// Two replicas applying events of one charge take turns.
 		query = fmt.Sprintf(query, "false") + " FOR UPDATE"
@@ -214,8 +216,8 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 
 	if s.dialect == Postgres {
-		if err := s.txScan(tx, []any{&seen}, `SELECT `+seenCheck+` FROM charges WHERE id = ?`,
-			d.TransactionID, d.Status, models.OutcomeDuplicate, c.ID); err != nil {
+		if err := s.txScan(tx, []any{&seen}, `SELECT `+seenCheck,
+			d.TransactionID, d.Status, models.OutcomeDuplicate); err != nil {
 			return "", "", err
 		}
 	}

@@ -30,6 +30,13 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 		delivery("T-6", "Aprobada", "150000.50", "D-5", "D-6"),                          // ambiguous
 		delivery("T-7", "Aprobada", "150000.50", "D-2"),                                 // paid after the rejection
 		{Body: []byte(`{}`), TransactionID: "T-8", Status: "Aprobada", Currency: "COP"}, // no reference
+		delivery("T-9", "Aprobada", "150000.50", "D-7"),                                 // D-7 is not tracked yet: unmatched
+	}
+	// After D-7 is claimed.
+	later := []WebhookDelivery{
+		delivery("T-9", "Aprobada", "150000.50", "D-7"), // replayed: a duplicate, not applied
+		delivery("T-3", "Aprobada", "150000.50", "D-6"), // stored before for D-3: a duplicate
+		delivery("T-9", "Rechazada", "150000.50", "D-7"),
 	}
 	var dumps []string
 	eachDialect(t, func(t *testing.T, db testDB) {
@@ -47,14 +54,21 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b strings.Builder
-		for _, d := range deliveries {
-			res, err := s.Settle(ctx, d, decideForTest(d, at))
-			if err != nil {
-				t.Fatalf("%s: %v", d.TransactionID, err)
+		settle := func(ds []WebhookDelivery) {
+			for _, d := range ds {
+				res, err := s.Settle(ctx, d, decideForTest(d, at))
+				if err != nil {
+					t.Fatalf("%s: %v", d.TransactionID, err)
+				}
+				fmt.Fprintf(&b, "result %s: %s %q ref=%s event=%t job=%t\n", d.TransactionID, res.Outcome, res.Detail, res.RefPayment,
+					res.EventID != 0, res.WritebackID != 0)
 			}
-			fmt.Fprintf(&b, "result %s: %s %q ref=%s event=%t job=%t\n", d.TransactionID, res.Outcome, res.Detail, res.RefPayment,
-				res.EventID != 0, res.WritebackID != 0)
 		}
+		settle(deliveries)
+		if _, err := s.Claim(ctx, ClaimRequest{Offers: []Offer{offer("D-7", "55555555")}}); err != nil {
+			t.Fatal(err)
+		}
+		settle(later)
 		// Job ids may differ between the dialects: left out.
 		jobID := regexp.MustCompile(`write-back #\d+ `)
 		dump := func(query string) { b.WriteString(jobID.ReplaceAllString(dumpRows(t, s, query), "write-back #N ")) }
@@ -86,8 +100,20 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 				t.Errorf("timeline says %q, want %q", l.Detail, want)
 			}
 		}
-		if !strings.Contains(b.String(), "result T-1: "+models.OutcomeApplied) {
-			t.Fatalf("T-1 not applied:\n%s", b.String())
+		for _, want := range []string{
+			"result T-1: " + models.OutcomeApplied,
+			"result T-9: " + models.OutcomeUnmatched,
+			"result T-9: " + models.OutcomeDuplicate,
+			"result T-3: " + models.OutcomeDuplicate,
+			// The replay applied nothing; the rejection after it did.
+			"ref_payment=D-7 kind=webhook from_status=sent to_status=failed",
+		} {
+			if !strings.Contains(b.String(), want) {
+				t.Fatalf("no %q in:\n%s", want, b.String())
+			}
+		}
+		if strings.Contains(b.String(), "ref_payment=D-7 kind=webhook from_status=sent to_status=paid") {
+			t.Fatalf("the replayed T-9 paid D-7:\n%s", b.String())
 		}
 	})
 	if len(dumps) == 2 && dumps[0] != dumps[1] {

@@ -27,9 +27,13 @@ type settleWork struct {
 var settleRowCounts = []int{32, 16, 8, 4, 2, 1}
 
 // The texts of the merged settle's statements, by row count.
-var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvents = func() (charges, updates, writebacks, timelines, events map[int]string) {
-	charges, updates, writebacks, timelines, events = map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}
+var settleCharges, settleSeen, settleUpdates, settleWritebacks, settleTimelines, settleEvents = func() (charges, seen, updates, writebacks, timelines, events map[int]string) {
+	charges, seen, updates, writebacks, timelines, events = map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}, map[int]string{}
 	for _, n := range settleRowCounts {
+		// The transactions stored before, for any charge or none: such a
+		// delivery is settled alone, where the exact check for a duplicate
+		// runs.
+		seen[n] = `SELECT DISTINCT transaction_id FROM webhook_events WHERE transaction_id IN (` + placeholders(n) + `)`
 		// eventful: the charge has had a webhook applied or flagged
 		// before. Such a delivery is settled alone, where the exact check
 		// for a duplicate runs; a charge's first webhook, the usual one,
@@ -56,7 +60,7 @@ var settleCharges, settleUpdates, settleWritebacks, settleTimelines, settleEvent
 			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail) VALUES ` +
 			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
 	}
-	return charges, updates, writebacks, timelines, events
+	return charges, seen, updates, writebacks, timelines, events
 }()
 
 // settleTarget is a work that mergeSettles settles, with its charge.
@@ -70,7 +74,8 @@ type settleTarget struct {
 
 // mergeSettles settles, together, each of works whose delivery matches
 // exactly one charge that no other delivery of works matches and that has
-// had no webhook before: what Settle's own transaction would write for it,
+// had no webhook before, and whose transaction neither was stored before nor
+// is another delivery's of works: what Settle's own transaction would write for it,
 // in a few statements for all of them. It marks them merged; the others
 // are left to settle alone, after. On SQLite only (UPDATE ... FROM).
 func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
@@ -109,6 +114,40 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 		refs = refs[size:]
 	}
 
+	// Transactions stored before, or named by two deliveries of the batch,
+	// are settled alone, in batch order: one of them may be a duplicate.
+	settledAlone := map[string]bool{}
+	var txs []any
+	named = map[string]bool{}
+	for _, w := range works {
+		id := w.d.TransactionID
+		if named[id] {
+			settledAlone[id] = true
+			continue
+		}
+		named[id] = true
+		txs = append(txs, id)
+	}
+	for _, size := range splitRows(len(txs), settleRowCounts) {
+		rows, err := s.txRows(tx, settleSeen[size], txs[:size]...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			settledAlone[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		txs = txs[size:]
+	}
+
 	// The charge each delivery matches, when it matches exactly one.
 	matched := make([]*charge, len(works))
 	deliveries := map[int64]int{} // by charge
@@ -134,7 +173,7 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 	var targets []*settleTarget
 	for i, w := range works {
 		c := matched[i]
-		if c == nil || c.eventful || deliveries[c.ID] > 1 {
+		if c == nil || c.eventful || deliveries[c.ID] > 1 || settledAlone[w.d.TransactionID] {
 			continue
 		}
 		targets = append(targets, &settleTarget{w: w, c: c.ChargeState, dec: w.decide(c.ChargeState)})

@@ -41,7 +41,8 @@ func delivery(tx, status, amount string, refs ...string) WebhookDelivery {
 // and each caller gets the same result. The batch holds what merges and
 // what must not: two deliveries of one charge, one for a charge that had a
 // webhook before, unmatched and ambiguous ones, one without references,
-// and a write-back already queued.
+// a write-back already queued, a transaction stored before unmatched and
+// one named by two deliveries of the batch.
 func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	prepare := func() *Store {
@@ -55,7 +56,9 @@ func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 		}
 		// MS-10 and MS-11 had a webhook before; a write-back for MS-04 and
 		// T-4 is queued (as by an event since deleted).
-		for _, d := range []WebhookDelivery{delivery("T-0", "Pendiente", "1", "MS-10"), delivery("T-11", "Aprobada", "150000.50", "MS-11")} {
+		// T-20 came before its reference was tracked.
+		for _, d := range []WebhookDelivery{delivery("T-0", "Pendiente", "1", "MS-10"), delivery("T-11", "Aprobada", "150000.50", "MS-11"),
+			delivery("T-20", "Aprobada", "150000.50", "NOPE-20")} {
 			if _, err := s.Settle(context.Background(), d, decideForTest(d, at)); err != nil {
 				t.Fatal(err)
 			}
@@ -83,6 +86,9 @@ func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 		delivery("T-10", "Aprobada", "150000.50", "MS-10"),         // MS-10 had a webhook
 		delivery("T-8", "Aprobada", "150000.50", "NOPE"),           // unmatched
 		delivery("T-9", "Aprobada", "150000.50", "MS-07", "MS-08"), // ambiguous
+		delivery("T-20", "Aprobada", "150000.50", "MS-09"),         // stored before, unmatched: a duplicate
+		delivery("T-21", "Aprobada", "99", "NOPE"),                 // unmatched
+		delivery("T-21", "Aprobada", "150000.50", "MS-12"),         // the same transaction and status: a duplicate
 	}
 	const merging = 5 // the five after the first
 
@@ -122,6 +128,11 @@ func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 	for i := 1; i <= merging; i++ {
 		if got[i].Outcome == "" || got[i].EventID == 0 {
 			t.Errorf("delivery %d: result %+v", i, got[i])
+		}
+	}
+	for _, i := range []int{len(deliveries) - 3, len(deliveries) - 1} {
+		if got[i].Outcome != models.OutcomeDuplicate {
+			t.Errorf("delivery %d (%s): got %q, want %q", i, deliveries[i].TransactionID, got[i].Outcome, models.OutcomeDuplicate)
 		}
 	}
 	if got[1].WritebackID == 0 || got[4].WritebackID != 0 || got[6].Outcome != models.OutcomeDuplicate {
