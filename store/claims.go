@@ -592,7 +592,9 @@ func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {
 
 // Release gives back what claim won, because its answer never reached the
 // caller: charges sent for the first time are forgotten, re-sent ones become
-// due again at once. Only rows still carrying this claim's send are touched.
+// due again at once. Only rows still carrying this claim's send are touched,
+// and a first send is forgotten only while it is still sent with no webhook
+// stored for it (one that is still sent becomes due again instead).
 func (s *Store) Release(ctx context.Context, claim Claim) error {
 	if len(claim.Refs) == 0 {
 		return nil
@@ -600,8 +602,22 @@ func (s *Store) Release(ctx context.Context, claim Claim) error {
 	now := s.now()
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if len(claim.firstSend) > 0 {
-			if err := tx.Exec(`DELETE FROM charges WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ?`,
-				claim.firstSend, claim.At).Error; err != nil {
+			// A webhook may have come in between: its charge keeps its
+			// timeline and write-back, and one still sent is due again.
+			if err := tx.Exec(`DELETE FROM charges WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ? AND status = ?
+				AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.charge_id = charges.id)`,
+				claim.firstSend, claim.At, models.StatusSent).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at)
+				SELECT id, 'released', status, status, 'answer not delivered', ? FROM charges
+				WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ? AND status = ?`,
+				now, claim.firstSend, claim.At, models.StatusSent).Error; err != nil {
+				return err
+			}
+			if err := tx.Exec(`UPDATE charges SET offer_after = ?, updated_at = ?
+				WHERE ref_payment IN ? AND send_count = 1 AND last_sent_at = ? AND status = ?`,
+				now, now, claim.firstSend, claim.At, models.StatusSent).Error; err != nil {
 				return err
 			}
 		}

@@ -247,6 +247,55 @@ func TestReleaseUndoesClaim(t *testing.T) {
 	})
 }
 
+// A webhook settled between a first offer and its release keeps the charge,
+// its timeline and its write-back.
+func TestReleaseKeepsAFirstOfferAWebhookReached(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		clk := newClock(at)
+		s := db.open(t, clk)
+		ctx := context.Background()
+		c, err := s.Claim(ctx, ClaimRequest{Offers: []Offer{offer("R1", "12345678"), offer("R2", "12345678"), offer("R3", "12345678")}})
+		if err != nil || len(c.Refs) != 3 {
+			t.Fatalf("claim got %v (err %v)", c.Refs, err)
+		}
+		for _, d := range []WebhookDelivery{
+			delivery("T-1", "Aprobada", "150000.50", "R1"), // paid, write-back queued
+			delivery("T-2", "Aprobada", "99", "R2"),        // flagged: still sent
+		} {
+			if _, err := s.Settle(ctx, d, decideForTest(d, at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.add(time.Second)
+		if err := s.Release(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := s.Tracked(ctx, []string{"R1", "R2", "R3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := tr["R3"]; ok {
+			t.Errorf("R3 still tracked after release of its first send")
+		}
+		if got := tr["R1"].Status; got != models.StatusPaid {
+			t.Errorf("R1: got status %q, want %q", got, models.StatusPaid)
+		}
+		if !tr["R2"].Offerable(clk.now()) {
+			t.Errorf("R2 = %+v, want offerable now", tr["R2"])
+		}
+		var counts struct{ Events, Jobs, Webhooks int64 }
+		if err := s.read.Raw(`SELECT (SELECT COUNT(*) FROM charge_events) AS events, (SELECT COUNT(*) FROM writebacks) AS jobs,
+			(SELECT COUNT(*) FROM webhook_events WHERE charge_id IS NOT NULL) AS webhooks`).Scan(&counts).Error; err != nil {
+			t.Fatal(err)
+		}
+		// R1: sent, webhook, write-back queued; R2: sent, webhook, released.
+		if counts.Events != 6 || counts.Jobs != 1 || counts.Webhooks != 2 {
+			t.Errorf("got %d timeline entries, %d jobs, %d webhooks tied to a charge; want 6, 1, 2", counts.Events, counts.Jobs, counts.Webhooks)
+		}
+	})
+}
+
 func TestHeldBackIsCountedAndClearedWhenFixed(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db testDB) {
 		clk := newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
