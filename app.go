@@ -71,10 +71,24 @@ func (a *app) close() {
 // newApp builds the pieces from the configuration. migrate says whether to
 // bring the schema up to date or to refuse an out-of-date one.
 func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bool) (*app, error) {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	return newAppFrom(ctx, cfg, stderr, migrate)
+}
+
+// loadConfig reads the configuration; a bad one exits 1 naming each problem.
+func loadConfig(env config.Lookup) (config.Config, error) {
 	cfg, err := config.Load(env)
 	if err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
+		return config.Config{}, &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}
+	return cfg, nil
+}
+
+// newAppFrom is newApp with the configuration already read.
+func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrate bool) (*app, error) {
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
 	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -216,12 +230,20 @@ func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 }
 
 func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {
-	a, err := newApp(ctx, env, stderr, true)
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	// Before anything is opened: an open lookup is refused, not warned about.
+	if err := cfg.CheckLookupProtected(); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	a, err := newAppFrom(ctx, cfg, stderr, true)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	cfg, log := a.cfg, a.log
+	log := a.log
 	if cfg.PublicURL == "" {
 		log.Warn("PUBLIC_URL is not set: items carry no result_urls.webhook; set it so Efipay knows where to POST payments")
 	}
@@ -235,10 +257,11 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 		log.Warn("EFIPAY_TEST_MODE is on: Efipay test payments (production=false) mark charges paid")
 	}
 	// Protecting the lookup, metrics (issue 5).
-	if cfg.LookupToken == "" && len(cfg.LookupAllowCIDRs) == 0 {
+	if cfg.LookupOpen() {
+		// Only the demo source or LOOKUP_PUBLIC=true get here.
 		log.Warn("!!! the lookup is open to anyone: whoever guesses an ID number sees that person's name and debts. "+
 			"Set LOOKUP_TOKEN (and configure https://HOST/get-recaudas/<LOOKUP_TOKEN> in Efipay) and/or LOOKUP_ALLOW_CIDRS !!!",
-			"rate_limit", cfg.LookupRate.String())
+			"rate_limit", cfg.LookupRate.String(), "lookup_public", cfg.LookupPublic, "see", config.LookupSecuringDoc)
 	}
 	if cfg.MetricsToken == "" {
 		log.Warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach the server")

@@ -91,7 +91,8 @@ func TestCrashNeverLosesAnAcknowledgedWebhook(t *testing.T) {
 	}
 	token := "crash-test-token"
 	dbPath := filepath.Join(dir, "bridge.db")
-	env := []string{"DATABASE_URL=" + dbPath, "ERP_SOURCE=file", "ERP_FILE=" + charges, "EFIPAY_WEBHOOK_TOKEN=" + token, "LOG_LEVEL=warn"}
+	env := []string{"DATABASE_URL=" + dbPath, "ERP_SOURCE=file", "ERP_FILE=" + charges, "EFIPAY_WEBHOOK_TOKEN=" + token, "LOG_LEVEL=warn",
+		"LOOKUP_PUBLIC=true"} // loopback only
 	bin := buildBinary(t)
 	srv := startChild(t, bin, env)
 	for c := 0; c < customers; c++ {

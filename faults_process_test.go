@@ -36,7 +36,7 @@ func startHTTPERPChild(t *testing.T, bin string, e *faulttest.ERP, env ...string
 	}
 	dbPath := filepath.Join(dir, "bridge.db")
 	base := []string{"DATABASE_URL=" + dbPath, "ERP_SOURCE=http", "ERP_CONFIG=" + cfgPath, "LOG_LEVEL=info",
-		"EFIPAY_WEBHOOK_TOKEN=" + string(faultToken), "ERP_CACHE_TTL=0"}
+		"EFIPAY_WEBHOOK_TOKEN=" + string(faultToken), "ERP_CACHE_TTL=0", "LOOKUP_PUBLIC=true"} // loopback only
 	return startChild(t, bin, append(base, env...)), dbPath
 }
 

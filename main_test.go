@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,4 +150,107 @@ func TestServeAnswersAndStopsCleanly(t *testing.T) {
 	if strings.Contains(stderr.String(), "1032456789") {
 		t.Fatal("the log contains a full ID number")
 	}
+}
+
+// serveUntilUp runs serve with env until /healthz answers, then stops it
+// and returns what it logged.
+func serveUntilUp(t *testing.T, env map[string]string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	env["LISTEN_ADDR"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	var stdout, stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &stdout, &stderr) }()
+	up := false
+	for i := 0; i < 200 && !up; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped at start: %v\n%s", err, stderr.String())
+		default:
+		}
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			up = true
+		} else {
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	if !up {
+		t.Fatal("serve never answered /healthz")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v after shutdown, want nil", err)
+	}
+	return stderr.String()
+}
+
+// TestServeRefusesAnOpenLookup: with a real source, serve starts only when
+// the lookup is protected (a token or an allowlist) or declared public; the
+// demo source starts either way.
+func TestServeRefusesAnOpenLookup(t *testing.T) {
+	fileSource := func(t *testing.T, extra map[string]string) map[string]string {
+		dir := t.TempDir()
+		env := map[string]string{"DATABASE_URL": filepath.Join(dir, "s.db"), "ERP_SOURCE": "file",
+			"ERP_FILE": "testdata/erp/charges.csv", "ERP_JOURNAL": filepath.Join(dir, "journal.jsonl")}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	const openWarning = "the lookup is open to anyone"
+	t.Run("file source, nothing set: refused before anything is opened", func(t *testing.T) {
+		env := fileSource(t, nil)
+		// Without the refusal it would serve, until this deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, []string{"serve"}, envOf(env), &stdout, &stderr)
+		if got := exitCode(err); got != 1 {
+			t.Fatalf("exit code = %d (err %v), want 1", got, err)
+		}
+		for _, want := range []string{"LOOKUP_TOKEN", "LOOKUP_ALLOW_CIDRS", "LOOKUP_PUBLIC=true", "README.md#securing-the-lookup", "ERP_SOURCE=file"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		}
+		if _, statErr := os.Stat(env["DATABASE_URL"]); !errors.Is(statErr, os.ErrNotExist) {
+			t.Errorf("the database was created (%v), want nothing opened", statErr)
+		}
+	})
+	t.Run("local source, LOOKUP_PUBLIC=false: refused", func(t *testing.T) {
+		env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "s.db"), "ERP_SOURCE": "local", "LOOKUP_PUBLIC": "false"}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, []string{"serve"}, envOf(env), &stdout, &stderr)
+		if got := exitCode(err); got != 1 || !errors.Is(err, config.ErrLookupOpen) {
+			t.Fatalf("exit code = %d (err %v), want 1 with ErrLookupOpen", got, err)
+		}
+	})
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantWarning bool
+	}{
+		{"LOOKUP_TOKEN", map[string]string{"LOOKUP_TOKEN": "a-long-lookup-token-0123"}, false},
+		{"LOOKUP_ALLOW_CIDRS", map[string]string{"LOOKUP_ALLOW_CIDRS": "203.0.113.0/24"}, false},
+		{"LOOKUP_PUBLIC=true", map[string]string{"LOOKUP_PUBLIC": "true"}, true},
+	}
+	for _, tc := range tests {
+		t.Run("file source with "+tc.name+": starts", func(t *testing.T) {
+			log := serveUntilUp(t, fileSource(t, tc.env))
+			if got := strings.Count(log, openWarning); got != map[bool]int{true: 1, false: 0}[tc.wantWarning] {
+				t.Fatalf("got %d open-lookup warnings, want %v:\n%s", got, tc.wantWarning, log)
+			}
+		})
+	}
+	t.Run("demo source, nothing set: starts, warns once", func(t *testing.T) {
+		log := serveUntilUp(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "s.db")})
+		if got := strings.Count(log, openWarning); got != 1 {
+			t.Fatalf("got %d open-lookup warnings, want 1:\n%s", got, log)
+		}
+	})
 }

@@ -56,7 +56,7 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"DATABASE_URL=" + dsn, "ERP_SOURCE=file", "ERP_FILE=" + charges, "EFIPAY_WEBHOOK_TOKEN=" + token,
-		"LOG_LEVEL=warn", "DB_MAX_OPEN_CONNS=10"}
+		"LOG_LEVEL=warn", "DB_MAX_OPEN_CONNS=10", "LOOKUP_PUBLIC=true"} // loopback only
 	journals := []string{filepath.Join(dir, "journal-a.jsonl"), filepath.Join(dir, "journal-b.jsonl")}
 
 	// Both start at once, so both migrate the empty schema at once: the

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -43,6 +44,32 @@ func (r *reader) lookupProtection(c *Config) {
 	c.TrustedProxies = r.prefixes("TRUSTED_PROXIES")
 	c.LookupRate = r.rate("LOOKUP_RATE")
 	c.MetricsToken = r.secret("METRICS_TOKEN")
+	c.LookupPublic = r.boolean("LOOKUP_PUBLIC", false)
+}
+
+// LookupSecuringDoc is where README.md explains how to protect the lookup.
+const LookupSecuringDoc = "README.md#securing-the-lookup"
+
+// ErrLookupOpen is serve's refusal to answer the lookup to anyone.
+var ErrLookupOpen = errors.New("the lookup would be open to anyone")
+
+// LookupOpen says whether the lookup answers anyone: neither LOOKUP_TOKEN
+// nor LOOKUP_ALLOW_CIDRS is set.
+func (c Config) LookupOpen() bool {
+	return c.LookupToken == "" && len(c.LookupAllowCIDRs) == 0
+}
+
+// CheckLookupProtected refuses an open lookup unless the source is the demo
+// (sample data, the quick start) or LOOKUP_PUBLIC=true says it is meant: an
+// open lookup lets anyone walk through ID numbers, read names and debts,
+// and use up the offers Efipay's own lookups should get.
+func (c Config) CheckLookupProtected() error {
+	if !c.LookupOpen() || c.LookupPublic || c.ERPSource == "demo" {
+		return nil
+	}
+	return fmt.Errorf("%w (ERP_SOURCE=%s): set LOOKUP_TOKEN (a secret in the lookup URL configured in Efipay), "+
+		"LOOKUP_ALLOW_CIDRS (the networks Efipay calls from), or LOOKUP_PUBLIC=true to serve it open on purpose; see %s",
+		ErrLookupOpen, c.ERPSource, LookupSecuringDoc)
 }
 
 func urlSafe(s string) bool {

@@ -113,3 +113,42 @@ func TestLookupTokenNeverInErrors(t *testing.T) {
 		t.Fatalf("error = %v, want METRICS_TOKEN and METRICS_TOKEN_FILE refused together", err)
 	}
 }
+
+func TestCheckLookupProtected(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		refused bool
+	}{
+		{"demo, nothing set", nil, false},
+		{"file, nothing set", map[string]string{"ERP_SOURCE": "file", "ERP_FILE": "x.csv"}, true},
+		{"local, nothing set", map[string]string{"ERP_SOURCE": "local"}, true},
+		{"local, LOOKUP_PUBLIC=false", map[string]string{"ERP_SOURCE": "local", "LOOKUP_PUBLIC": "false"}, true},
+		{"local, LOOKUP_PUBLIC=true", map[string]string{"ERP_SOURCE": "local", "LOOKUP_PUBLIC": "true"}, false},
+		{"local, LOOKUP_TOKEN", map[string]string{"ERP_SOURCE": "local", "LOOKUP_TOKEN": "0123456789abcdef"}, false},
+		{"local, LOOKUP_ALLOW_CIDRS", map[string]string{"ERP_SOURCE": "local", "LOOKUP_ALLOW_CIDRS": "203.0.113.0/24"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(lookupFrom(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckLookupProtected()
+			if got := err != nil; got != tt.refused {
+				t.Fatalf("refused = %v (%v), want %v", got, err, tt.refused)
+			}
+			if err == nil {
+				return
+			}
+			for _, want := range []string{"LOOKUP_TOKEN", "LOOKUP_ALLOW_CIDRS", "LOOKUP_PUBLIC=true", LookupSecuringDoc} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+	if _, err := Load(lookupFrom(map[string]string{"LOOKUP_PUBLIC": "yes please"})); err == nil || !strings.Contains(err.Error(), "LOOKUP_PUBLIC") {
+		t.Fatalf("LOOKUP_PUBLIC=yes please: err = %v, want one naming LOOKUP_PUBLIC", err)
+	}
+}

@@ -325,7 +325,7 @@ func (s *soak) start(ctx context.Context, n int) (*server, error) {
 	cmd.Env = append(os.Environ(),
 		"LISTEN_ADDR="+addr, "DATABASE_URL="+s.dbPath, "ERP_SOURCE=file", "ERP_FILE="+s.csv, "ERP_JOURNAL="+s.jnl,
 		"EFIPAY_WEBHOOK_TOKEN="+soakToken, "RESEND_AFTER=0", "ERP_TIMEOUT=5s", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=15s",
-		"PUBLIC_URL=", "ADMIN_TOKEN=", "ERP_CACHE_TTL=0")
+		"PUBLIC_URL=", "ADMIN_TOKEN=", "ERP_CACHE_TTL=0", "LOOKUP_PUBLIC=true") // loopback only
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -142,10 +142,11 @@ func main() {
 		log.Fatalf("go build: %v\n%s", err, out)
 	}
 	env := map[string]string{
-		"ERP_SOURCE":   "sql",
-		"ERP_CONFIG":   exampleConfig,
-		"ERP_SQL_DSN":  dsn,
-		"DATABASE_URL": filepath.Join(tmp, "tracking.db"),
+		"ERP_SOURCE":    "sql",
+		"ERP_CONFIG":    exampleConfig,
+		"ERP_SQL_DSN":   dsn,
+		"DATABASE_URL":  filepath.Join(tmp, "tracking.db"),
+		"LOOKUP_PUBLIC": "true", // loopback only
 	}
 
 	b, err := startBridge(bin, tmp, env, "warmup", *rate, nobody)

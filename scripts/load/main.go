@@ -435,7 +435,8 @@ var bridgeEnv []string
 // csv (env adds to its environment) and serves customers [0, warm) once, so
 // that their charges are sent: what steady state asks for.
 func startBridge(bin, dir, label, databaseURL, csv string, conc, warm int, env ...string) *server {
-	env = append([]string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error"}, env...)
+	env = append([]string{"DATABASE_URL=" + databaseURL, "ERP_SOURCE=file", "ERP_FILE=" + csv, "LOG_LEVEL=error",
+		"LOOKUP_PUBLIC=true"}, env...) // loopback only
 	env = append(env, bridgeEnv...)
 	s := start(bin, []string{"serve"}, env, filepath.Join(dir, label+".log"))
 	warmed := closedLoop("warm", s.addr, conc, time.Hour, func(i int64) ([]byte, bool) {
