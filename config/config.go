@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,10 @@ type Config struct {
 	LookupRate Rate
 	// MetricsToken (secret), when set, guards /metrics with a bearer token.
 	MetricsToken string
+	// LookupPublic says the operator wants the lookup open, with neither
+	// LookupToken nor LookupAllowCIDRs: serve refuses that otherwise, except
+	// on the demo source (CheckLookupProtected).
+	LookupPublic bool
 	// --- Protecting the lookup, metrics (issue 5): end ---
 }
 
@@ -247,7 +252,13 @@ func ParseDatabaseURL(raw string) (Database, error) {
 		return Database{}, errors.New("must not be empty")
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		if _, err := url.Parse(raw); err != nil {
-			return Database{}, fmt.Errorf("not a valid postgres URL: %v", err)
+			// url's error quotes the whole URL, password included.
+			reason := err.Error()
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				reason = ue.Err.Error()
+			}
+			return Database{}, fmt.Errorf("not a valid postgres URL: %s: %s", redactURL(raw), quoted.ReplaceAllString(reason, "…"))
 		}
 		return Database{Dialect: DialectPostgres, DSN: raw}, nil
 	case strings.HasPrefix(raw, "sqlite://"):
@@ -257,10 +268,33 @@ func ParseDatabaseURL(raw string) (Database, error) {
 		}
 		return Database{Dialect: DialectSQLite, DSN: path}, nil
 	case strings.Contains(raw, "://"):
-		return Database{}, fmt.Errorf("unsupported scheme in %q: use a file path, sqlite://path or postgres://", raw)
+		return Database{}, fmt.Errorf("unsupported scheme in %q: use a file path, sqlite://path or postgres://", redactURL(raw))
 	default:
 		return Database{Dialect: DialectSQLite, DSN: raw}, nil
 	}
+}
+
+// quoted is a quoted part of an error from net/url: a piece of the URL,
+// which may be a piece of the password.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// redactURL masks the password of a URL that may not parse, as pgx does
+// (":xxxxx@"), and more: everything between the user name and the last "@"
+// is the password, even when it holds ":" or "/".
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 type reader struct {

@@ -127,3 +127,34 @@ func TestDotenvFillsGapsAndEnvironmentWins(t *testing.T) {
 		t.Fatalf("listen %q timeout %s, want :9999 from .env and 2s from the environment", c.ListenAddr, c.ERPTimeout)
 	}
 }
+
+// TestDatabaseURLErrorsHideThePassword: a DATABASE_URL that does not parse
+// is reported with its password masked, as pgx masks it.
+func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
+	const password = "S3cr3tPw"
+	tests := []struct{ name, url, want string }{
+		{"space in the password", "postgres://bob:S3cr3tPw with space@db:5432/x", "postgres://bob:xxxxx@db:5432/x"},
+		{"bad port", "postgres://bob:S3cr3tPw@db:54x32/x", "postgres://bob:xxxxx@db:54x32/x"},
+		{"bad escape in the password", "postgresql://bob:S3cr3tPw%zz@db/x", "postgresql://bob:xxxxx@db/x"},
+		{"slash in the password", "postgres://bob:S3c/r3tPw:5@db/x", "postgres://bob:xxxxx@db/x"},
+		{"control character", "postgres://bob:S3cr3tPw@db/x\x7f", "postgres://bob:xxxxx@db/x"},
+		{"unsupported scheme", "mysql://bob:S3cr3tPw@db/x", "mysql://bob:xxxxx@db/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(lookupFrom(map[string]string{"DATABASE_URL": tt.url}))
+			if err == nil {
+				t.Fatal("got no error, want DATABASE_URL refused")
+			}
+			msg := err.Error()
+			for _, secret := range []string{password, "S3c", "r3tPw", "%zz"} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error %q shows %q of the password", msg, secret)
+				}
+			}
+			if !strings.Contains(msg, "DATABASE_URL") || !strings.Contains(msg, tt.want) {
+				t.Errorf("got %q, want it to name DATABASE_URL and show %q", msg, tt.want)
+			}
+		})
+	}
+}
