@@ -2,11 +2,13 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"html"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -549,5 +551,55 @@ func TestDashboardStylesheet(t *testing.T) {
 	}
 	if cc := rec.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Fatalf("stylesheet Cache-Control %q, want immutable", cc)
+	}
+}
+
+// TestDashboardSecureCookieOnlyFromTrustedProxies: the cookies are marked
+// Secure over TLS, or when a trusted proxy says the browser used https;
+// anyone else's X-Forwarded-Proto is ignored.
+func TestDashboardSecureCookieOnlyFromTrustedProxies(t *testing.T) {
+	s := newStack(t, &erptest.Source{PendingChargesFunc: erptest.Static(nil)}, func(_ *recauda.Config, d *handlers.Deps) {
+		d.AdminToken = adminToken
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	tests := []struct {
+		name       string
+		peer       string
+		tls        bool
+		proto      []string
+		wantSecure bool
+	}{
+		{"plain http", "198.51.100.9:1", false, nil, false},
+		{"TLS", "198.51.100.9:1", true, nil, true},
+		{"untrusted peer claims https", "198.51.100.9:1", false, []string{"https"}, false},
+		{"untrusted private peer claims https", "192.168.1.5:1", false, []string{"https"}, false},
+		{"untrusted loopback peer claims https", "127.0.0.1:1", false, []string{"https"}, false},
+		{"trusted proxy says https", "10.0.0.2:1", false, []string{"https"}, true},
+		{"trusted proxy says http", "10.0.0.2:1", false, []string{"http"}, false},
+		{"trusted proxy appends http to a forged https", "10.0.0.2:1", false, []string{"https", "http"}, false},
+		{"trusted proxy without the header", "10.0.0.2:1", false, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/admin/login", nil)
+			req.RemoteAddr = tt.peer
+			if !tt.tls {
+				req.TLS = nil
+			} else if req.TLS == nil {
+				req.TLS = &tls.ConnectionState{}
+			}
+			for _, p := range tt.proto {
+				req.Header.Add("X-Forwarded-Proto", p)
+			}
+			rec := httptest.NewRecorder()
+			s.e.ServeHTTP(rec, req)
+			ck := cookieNamed(rec, "recauda_login")
+			if rec.Code != http.StatusOK || ck == nil {
+				t.Fatalf("GET /admin/login = %d, cookie %v; want 200 with the form's cookie", rec.Code, ck)
+			}
+			if ck.Secure != tt.wantSecure {
+				t.Fatalf("got Secure=%v, want %v", ck.Secure, tt.wantSecure)
+			}
+		})
 	}
 }

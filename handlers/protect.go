@@ -57,13 +57,12 @@ func clientIP(trusted []netip.Prefix) echo.IPExtractor {
 			if hop == "" {
 				continue
 			}
-			a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(hop, "["), "]"))
-			if err != nil {
+			a, ok := hopAddr(hop)
+			if !ok {
 				// A trusted proxy wrote something unreadable: believe
 				// nothing further left.
 				return peer.String()
 			}
-			a = a.Unmap().WithZone("")
 			if !inAny(trusted, a) {
 				return a.String()
 			}
@@ -72,6 +71,45 @@ func clientIP(trusted []netip.Prefix) echo.IPExtractor {
 		// Every hop is a trusted proxy: the furthest one is all there is.
 		return peer.String()
 	}
+}
+
+// scheme returns Echo's SchemeExtractor for the given trusted proxies:
+// "https" over TLS, or when the direct peer is a trusted proxy whose
+// X-Forwarded-Proto (the last one, its own) says https; otherwise "http".
+// Echo's default believes the header from any private or loopback peer,
+// and the dashboard's cookies are marked Secure by it.
+func scheme(trusted []netip.Prefix) echo.SchemeExtractor {
+	return func(r *http.Request) string {
+		if r.TLS != nil {
+			return "https"
+		}
+		if len(trusted) == 0 || !inAny(trusted, peerAddr(r.RemoteAddr)) {
+			return "http"
+		}
+		protos := strings.Split(strings.Join(r.Header.Values(echo.HeaderXForwardedProto), ","), ",")
+		if strings.EqualFold(strings.TrimSpace(protos[len(protos)-1]), "https") {
+			return "https"
+		}
+		return "http"
+	}
+}
+
+// hopAddr reads one X-Forwarded-For hop as proxies write it: an address
+// ("203.0.113.5", "2001:db8::1"), with a port ("203.0.113.5:4711",
+// "[2001:db8::1]:4711") or bracketed without one ("[2001:db8::1]").
+func hopAddr(hop string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(hop)
+	if err != nil {
+		if ap, perr := netip.ParseAddrPort(hop); perr == nil {
+			a, err = ap.Addr(), nil
+		} else if strings.HasPrefix(hop, "[") && strings.HasSuffix(hop, "]") {
+			a, err = netip.ParseAddr(hop[1 : len(hop)-1])
+		}
+	}
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
 }
 
 // peerAddr is the address of the direct peer, "" port or not.

@@ -137,7 +137,7 @@ func TestLookupAllowlist(t *testing.T) {
 }
 
 func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
-	allow := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	allow := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 	proxied := protectedStack(t, func(d *handlers.Deps) {
 		d.LookupAllowCIDRs = allow
 		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
@@ -158,6 +158,13 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		{"client forges the left of the header", proxied, "10.0.0.2:1", []string{"203.0.113.5, 198.51.100.9"}, 403},
 		{"forged part left of an allowed client is ignored", proxied, "10.0.0.2:1", []string{"198.51.100.9, 203.0.113.5"}, 200},
 		{"unreadable hop: the proxy itself is the client", proxied, "10.0.0.2:1", []string{"203.0.113.5, bogus"}, 403},
+		{"hop with a port", proxied, "10.0.0.2:1", []string{"203.0.113.5:4711"}, 200},
+		{"forged hop with a port left of the client", proxied, "10.0.0.2:1", []string{"203.0.113.5, 198.51.100.9:4711"}, 403},
+		{"trusted hop with a port", proxied, "10.0.0.2:1", []string{"203.0.113.5, 10.0.0.3:8080"}, 200},
+		{"bracketed IPv6 hop with a port", proxied, "10.0.0.2:1", []string{"[2001:db8::5]:4711"}, 200},
+		{"forged bracketed IPv6 hop", proxied, "10.0.0.2:1", []string{"203.0.113.5, [2001:dc8::5]:4711"}, 403},
+		{"bracketed IPv6 hop without a port", proxied, "10.0.0.2:1", []string{"[fd00::3], 203.0.113.5"}, 200},
+		{"bracketed trusted IPv6 hop with a port", proxied, "10.0.0.2:1", []string{"203.0.113.5, [fd00::3]:443"}, 200},
 		{"trusted proxy without the header", proxied, "10.0.0.2:1", nil, 403},
 		{"no trusted proxies: the header is ignored", direct, "127.0.0.1:1", []string{"203.0.113.5"}, 403},
 		{"no trusted proxies: the peer counts", direct, "203.0.113.5:1", []string{"198.51.100.9"}, 200},
@@ -226,6 +233,13 @@ func TestLookupRateLimit(t *testing.T) {
 	}
 	if rec := lookup("10.0.0.2:1", "X-Forwarded-For", "198.51.100.3"); rec.Code != http.StatusOK {
 		t.Fatalf("a proxied client = %d, want 200", rec.Code)
+	}
+	// Clients behind a proxy that writes ip:port hops keep a budget each
+	// (an unread hop would put them all in the proxy's one bucket).
+	for i, hop := range []string{"198.51.100.5:4711", "[2001:db8::5]:4711", "198.51.100.6:80", "198.51.100.7:80"} {
+		if rec := lookup("10.0.0.2:1", "X-Forwarded-For", hop); rec.Code != http.StatusOK {
+			t.Fatalf("proxied client %d (%s) = %d, want 200", i+1, hop, rec.Code)
+		}
 	}
 	// Nor by switching to the header form of the token: one budget per client.
 	rec = s.request(t, http.MethodGet, "/get-recaudas?id_number=12345678", "198.51.100.1:1", handlers.LookupTokenHeader, lookupToken)

@@ -89,6 +89,7 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	e.IPExtractor = clientIP(d.TrustedProxies)
+	e.SchemeExtractor = scheme(d.TrustedProxies)
 	e.Pre(cleanRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: newRequestID,
