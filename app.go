@@ -270,7 +270,7 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
 		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken,
 		LookupToken: cfg.LookupToken, LookupAllowCIDRs: cfg.LookupAllowCIDRs, TrustedProxies: cfg.TrustedProxies,
-		LookupRate: handlers.Rate(cfg.LookupRate), Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
+		LookupRate: handlers.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
 		WritebackStats: a.store,
 		Ready: func(ctx context.Context) error {
 			if err := a.store.Ping(ctx); err != nil {

@@ -87,6 +87,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// LookupRate limits lookups per client address; zero: no limit.
 	LookupRate Rate
+	// RateIPv6Prefix is the IPv6 prefix length counted as one client by the
+	// rate limits (RATE_LIMIT_IPV6_PREFIX, default 64).
+	RateIPv6Prefix int
 	// MetricsToken (secret), when set, guards /metrics with a bearer token.
 	MetricsToken string
 	// LookupPublic says the operator wants the lookup open, with neither

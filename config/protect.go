@@ -43,6 +43,10 @@ func (r *reader) lookupProtection(c *Config) {
 	c.LookupAllowCIDRs = r.prefixes("LOOKUP_ALLOW_CIDRS")
 	c.TrustedProxies = r.prefixes("TRUSTED_PROXIES")
 	c.LookupRate = r.rate("LOOKUP_RATE")
+	c.RateIPv6Prefix = r.integer("RATE_LIMIT_IPV6_PREFIX", 64)
+	if p := c.RateIPv6Prefix; p < 32 || p > 128 {
+		r.fail("RATE_LIMIT_IPV6_PREFIX", "must be a prefix length from 32 to 128 (64: one customer's network; 56 or 48 for ISPs that hand out more), got %d", p)
+	}
 	c.MetricsToken = r.secret("METRICS_TOKEN")
 	c.LookupPublic = r.boolean("LOOKUP_PUBLIC", false)
 }

@@ -152,3 +152,25 @@ func TestCheckLookupProtected(t *testing.T) {
 		t.Fatalf("LOOKUP_PUBLIC=yes please: err = %v, want one naming LOOKUP_PUBLIC", err)
 	}
 }
+
+func TestRateLimitIPv6Prefix(t *testing.T) {
+	tests := []struct {
+		value string
+		want  int
+		ok    bool
+	}{{"", 64, true}, {"56", 56, true}, {"128", 128, true}, {"16", 0, false}, {"129", 0, false}, {"/56", 0, false}}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			c, err := Load(lookupFrom(map[string]string{"RATE_LIMIT_IPV6_PREFIX": tt.value}))
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), "RATE_LIMIT_IPV6_PREFIX") {
+					t.Fatalf("got %v, want an error naming RATE_LIMIT_IPV6_PREFIX", err)
+				}
+				return
+			}
+			if err != nil || c.RateIPv6Prefix != tt.want {
+				t.Fatalf("got %d, %v; want %d", c.RateIPv6Prefix, err, tt.want)
+			}
+		})
+	}
+}

@@ -180,14 +180,14 @@ func requireToken(token string) echo.MiddlewareFunc {
 // Rate is no limit. Every route given the returned middleware shares one
 // budget per client. (Echo applies route middleware at each request, so the
 // limiter is built here, once.)
-func rateLimit(r Rate, now func() time.Time) echo.MiddlewareFunc {
+func rateLimit(r Rate, ipv6Prefix int, now func() time.Time) echo.MiddlewareFunc {
 	if r.Count <= 0 || r.Per <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
 	l := newRateLimiter(r, now)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if wait := l.wait(c.RealIP()); wait > 0 {
+			if wait := l.wait(clientKey(c.RealIP(), ipv6Prefix)); wait > 0 {
 				secs := int(math.Ceil(wait.Seconds()))
 				return &APIError{Status: http.StatusTooManyRequests, Code: "rate_limited",
 					Message: "too many lookups from this address; try again after " + strconv.Itoa(secs) + " s", RetryAfter: strconv.Itoa(secs)}
@@ -195,6 +195,28 @@ func rateLimit(r Rate, now func() time.Time) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// DefaultIPv6Prefix is the length of the IPv6 prefix counted as one client:
+// an ISP hands a customer at least a /64, and every address in it is theirs.
+const DefaultIPv6Prefix = 64
+
+// clientKey is whom a client address is counted as: an IPv4 address on its
+// own, an IPv6 address by its prefix of ipv6Prefix bits (0: the default).
+// Anything else (no address) is counted as itself.
+func clientKey(ip string, ipv6Prefix int) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if !a.Is6() {
+		return a.String()
+	}
+	if ipv6Prefix <= 0 || ipv6Prefix > 128 {
+		ipv6Prefix = DefaultIPv6Prefix
+	}
+	return netip.PrefixFrom(a.WithZone(""), ipv6Prefix).Masked().String()
 }
 
 // rateLimiter is a token bucket per client key: Count tokens, refilled at

@@ -370,3 +370,40 @@ func lookupProtectionContract(t *testing.T) *contract {
 	}
 	return c
 }
+
+// TestLookupRateLimitIPv6ByPrefix: an IPv6 client is its /64 (or the
+// configured prefix), since every address in it is one customer's; IPv4
+// counts per address.
+func TestLookupRateLimitIPv6ByPrefix(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefix int
+		first  []string // peers that share one budget of 2
+		other  string   // a peer with a budget of its own
+	}{
+		{"default /64", 0, []string{"[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:1", "[2001:db8:1:2::77]:1"}, "[2001:db8:1:3::1]:1"},
+		{"/56", 56, []string{"[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:1", "[2001:db8:1:ff::1]:1"}, "[2001:db8:1:100::1]:1"},
+		{"IPv4 per address", 0, []string{"198.51.100.1:1", "198.51.100.1:2", "[::ffff:198.51.100.1]:3"}, "198.51.100.2:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := protectedStack(t, func(d *handlers.Deps) {
+				d.LookupRate = handlers.Rate{Count: 2, Per: time.Minute}
+				d.IPv6Prefix = tt.prefix
+				d.Now = func() time.Time { return fixedNow }
+			})
+			lookup := func(peer string) *httptest.ResponseRecorder {
+				return s.request(t, http.MethodGet, "/get-recaudas?id_number=12345678", peer)
+			}
+			for _, peer := range tt.first[:2] {
+				if rec := lookup(peer); rec.Code != http.StatusOK {
+					t.Fatalf("lookup from %s = %d, want 200", peer, rec.Code)
+				}
+			}
+			wantError(t, lookup(tt.first[2]), http.StatusTooManyRequests, "rate_limited")
+			if rec := lookup(tt.other); rec.Code != http.StatusOK {
+				t.Fatalf("lookup from %s = %d, want 200 (a budget of its own)", tt.other, rec.Code)
+			}
+		})
+	}
+}

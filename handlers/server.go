@@ -47,8 +47,11 @@ type Deps struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed; the
 	// client address (allowlist, rate limit) is read through them.
 	TrustedProxies []netip.Prefix
-	// LookupRate limits lookups per client address; zero: no limit.
+	// LookupRate limits lookups per client; zero: no limit.
 	LookupRate Rate
+	// IPv6Prefix is how many leading bits of an IPv6 address make one client
+	// for the rate limits; 0: DefaultIPv6Prefix. IPv4 counts per address.
+	IPv6Prefix int
 	// Metrics is the registry the HTTP series are registered on and GET
 	// /metrics serves; nil: a registry of the server's own.
 	Metrics *prometheus.Registry
@@ -111,7 +114,7 @@ func New(d Deps) *echo.Echo {
 	}))
 
 	lookup := &lookupHandler{svc: d.Recauda, emptyStatus: d.EmptyStatus, metrics: m}
-	guards := []echo.MiddlewareFunc{allowFrom(d.LookupAllowCIDRs), rateLimit(d.LookupRate, d.Now), requireToken(d.LookupToken)}
+	guards := []echo.MiddlewareFunc{allowFrom(d.LookupAllowCIDRs), rateLimit(d.LookupRate, d.IPv6Prefix, d.Now), requireToken(d.LookupToken)}
 	e.GET("/get-recaudas", lookup.get, guards...)
 	if d.LookupToken != "" {
 		e.GET("/get-recaudas/:token", lookup.get, guards...)
