@@ -13,6 +13,7 @@ import (
 	"recauda-bridge/efipay"
 	"recauda-bridge/models"
 	"recauda-bridge/store"
+	"recauda-bridge/validation"
 )
 
 // chargeStates are every status a charge can have.
@@ -136,8 +137,8 @@ func TestDecide(t *testing.T) {
 		}
 	}
 
-	s := &Service{canRecord: true, log: slog.New(slog.DiscardHandler)}
 	now := time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)
+	s := &Service{canRecord: true, validator: validation.New(func() time.Time { return now }), log: slog.New(slog.DiscardHandler)}
 	for _, tt := range tests {
 		tx := "other"
 		if tt.sameTx {
@@ -195,7 +196,7 @@ func TestDecideFlagsBeforeTheStateMachine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Service{cfg: Config{TestMode: tt.testMode}, log: slog.New(slog.DiscardHandler)}
+			s := &Service{cfg: Config{TestMode: tt.testMode}, validator: validation.New(nil), log: slog.New(slog.DiscardHandler)}
 			ev := tt.ev
 			ev.TransactionID, ev.Status, ev.Outcome, ev.Amount = "1", "Aprobada", efipay.OutcomeApproved, c.Amount
 			if got := s.decide(c, &ev, time.Now()).Outcome; got != tt.want {
@@ -217,7 +218,7 @@ func TestLateFailureOfAnOlderAttemptIsStale(t *testing.T) {
 	}}, ResendAfter: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	s := New(nil, st, nil, Config{}, clk.now, nil)
+	s := New(nil, st, validation.New(clk.now), Config{}, clk.now, nil)
 	body := func(tx, status string) []byte {
 		return fmt.Appendf(nil, `{"transaction":{"transaction_id":%s,"status":%q,"amount":20000,"currency_type":"COP","production":true},`+
 			`"checkout":{"payment_gateway":{"advanced_option":{"references":["FAC-1"]}}}}`, tx, status)
