@@ -56,7 +56,7 @@ func TestRun(t *testing.T) {
 			"3 items, 1 valid, 2 invalid",
 		}, nil},
 		{"validate missing file", []string{"validate", "testdata/nope.json"}, base, 1, nil, nil},
-		{"migrate", []string{"migrate"}, base, 0, []string{"applied migrations [1 2 3]"}, nil},
+		{"migrate", []string{"migrate"}, base, 0, []string{"applied migrations [1 2 3 4]"}, nil},
 		{"migrate again", []string{"migrate"}, base, 0, []string{"up to date"}, nil},
 		{"preview demo customer", []string{"preview", "79845123"}, base, 0, []string{"SEND", "HELD BACK", "DEMO-MORA-502-2026-02", "decimal_places", "1 would be sent, 1 held back"}, nil},
 		{"preview bad id", []string{"preview", "12ab"}, base, 2, nil, nil},
