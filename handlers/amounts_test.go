@@ -180,3 +180,55 @@ func TestChangedAmountOverpaid(t *testing.T) {
 		t.Fatalf("offered %+v after the overpayment, want nothing", resp.Payments)
 	}
 }
+
+// TestSettlementRulesOfAnOffer: through the real server, a discounted
+// price approved after the discount's last day in Bogota and an advance
+// below the item's minimum are flagged, not applied, and the charge's
+// timeline says why with the figures.
+func TestSettlementRulesOfAnOffer(t *testing.T) {
+	discounted := charge("DSC-1", "12345678")
+	discounted.Amount = decimal.RequireFromString("100000")
+	discounted.Discount = &erp.Discount{BeforeOn: "2026-11-22", Type: models.DiscountPercent, Value: decimal.NewFromInt(5)}
+	minValue := charge("ADV-1", "12345678")
+	minValue.Amount = decimal.RequireFromString("100000")
+	minValue.Advance = &erp.Advance{Type: models.AdvanceMinimumValue, Value: decimal.NewFromInt(30000)}
+	minPercent := minValue
+	minPercent.RefPayment = "ADV-2"
+	minPercent.Advance = &erp.Advance{Type: models.AdvanceMinimumPercent, Value: decimal.NewFromInt(40)}
+	tests := []struct {
+		name       string
+		charge     erp.Charge
+		amount     string
+		approvedAt string
+		outcome    string
+		status     string
+		line       string
+	}{
+		{"discount, on its last day in Bogota", discounted, "95000", "2026-11-23T04:59:59Z", models.OutcomeApplied, models.StatusPaid, ""},
+		{"discount, the day after in Bogota", discounted, "95000", "2026-11-23T05:00:00Z", models.OutcomeFlagged, models.StatusSent,
+			"discount expired: paid 95000, the discounted price, on 2026-11-23 (Bogota); the discount ended on 2026-11-22 and the full amount is 100000"},
+		{"full price after the discount", discounted, "100000", "2026-11-24T12:00:00Z", models.OutcomeApplied, models.StatusPaid, ""},
+		{"advance at the minimum value", minValue, "30000", "2026-11-22T15:41:54Z", models.OutcomeApplied, models.StatusPartiallyPaid, "advance of 30000"},
+		{"advance below the minimum value", minValue, "29000", "2026-11-22T15:41:54Z", models.OutcomeFlagged, models.StatusSent,
+			"advance of 29000 is below the minimum 30000 (Valor Minimo, of 100000)"},
+		{"advance below the minimum percentage", minPercent, "39999.99", "2026-11-22T15:41:54Z", models.OutcomeFlagged, models.StatusSent,
+			"advance of 39999.99 is below the minimum 40000 (Porcentaje Minimo 40 % of 100000)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := webhookStack(t, tc.charge)
+			body := webhookBody("900", "Aprobada", tc.amount, "COP", true, tc.charge.RefPayment)
+			body = []byte(strings.Replace(string(body), "2026-11-22T15:41:54.553992Z", tc.approvedAt, 1))
+			if o := s.signedWebhook(t, body).Outcome; o != tc.outcome {
+				t.Fatalf("outcome = %s, want %s", o, tc.outcome)
+			}
+			if st, _ := s.charge(t, tc.charge.RefPayment); st != tc.status {
+				t.Fatalf("charge = %s, want %s", st, tc.status)
+			}
+			if tl := s.timeline(t, tc.charge.RefPayment); !hasLine(tl, "webhook", "webhook "+tc.outcome+": transaction 900 Aprobada COP "+tc.amount) ||
+				!hasLine(tl, "webhook", tc.line) {
+				t.Fatalf("timeline %q, want the webhook with %q", tl, tc.line)
+			}
+		})
+	}
+}
