@@ -335,6 +335,24 @@ var migrations = []migration{
 			`CREATE INDEX idx_charge_offers_charge ON charge_offers (charge_id, id)`,
 		},
 	},
+	{
+		version: 5,
+		name:    "the bridge's own secrets",
+		sqlite: []string{
+			`CREATE TABLE secrets (
+				name TEXT PRIMARY KEY,
+				value TEXT NOT NULL,
+				created_at DATETIME NOT NULL
+			)`,
+		},
+		postgres: []string{
+			`CREATE TABLE secrets (
+				name TEXT PRIMARY KEY,
+				value TEXT NOT NULL,
+				created_at TIMESTAMPTZ NOT NULL
+			)`,
+		},
+	},
 }
 
 // LatestVersion is the schema version this binary expects.
