@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -76,10 +78,17 @@ func registerDashboard(e *echo.Echo, d Deps) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	secret := d.SessionSecret
+	if secret == nil {
+		// No store to keep one: a secret of this process's own.
+		own := make([]byte, 32)
+		_, _ = rand.Read(own)
+		secret = func(context.Context) ([]byte, error) { return own, nil }
+	}
 	css, version := pages.DashboardCSS()
 	printHash := sha256.Sum256([]byte("window.print()"))
 	h := &dashboard{
-		svc: d.Recauda, pages: pages, sessions: newSessions(d.AdminToken, ttl, now),
+		svc: d.Recauda, pages: pages, sessions: newSessions(secret, d.AdminToken, ttl, now),
 		tokenHash: sha256.Sum256([]byte(d.AdminToken)), enabled: d.AdminToken != "", now: now, log: log,
 		css: css, cssURL: dashStatic + "?v=" + version,
 		receiptCSP: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-hashes' 'sha256-" +
@@ -88,7 +97,7 @@ func registerDashboard(e *echo.Echo, d Deps) {
 	e.Pre(escapedDashboardPath)
 	e.GET(dashStatic, h.stylesheet)
 
-	g := e.Group(dashPrefix, h.headers, h.language, h.pageErrors, h.requireEnabled, h.requireSession, h.checkCSRF)
+	g := e.Group(dashPrefix, h.headers, h.language, h.pageErrors, h.requireEnabled, h.sessionKey, h.requireSession, h.checkCSRF)
 	g.GET("", h.overview)
 	g.GET("/", h.slash)
 	g.GET("/login", h.loginForm)
@@ -162,6 +171,17 @@ func (h *dashboard) requireEnabled(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !h.enabled {
 			return h.render(c, http.StatusServiceUnavailable, "disabled", "disabled_title", nil)
+		}
+		return next(c)
+	}
+}
+
+// sessionKey brings the session key up to date (a rotated secret signs
+// everyone out); without it no session can be checked: 503.
+func (h *dashboard) sessionKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := h.sessions.refresh(c.Request().Context()); err != nil {
+			return err
 		}
 		return next(c)
 	}

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -148,19 +150,43 @@ func TestAxisSteps(t *testing.T) {
 	}
 }
 
+// fixedSecret is a session secret that never changes.
+func fixedSecret(b byte) func(context.Context) ([]byte, error) {
+	secret := bytes.Repeat([]byte{b}, 32)
+	return func(context.Context) ([]byte, error) { return secret, nil }
+}
+
 func TestSessionsRoundTrip(t *testing.T) {
 	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s := newSessions("token-a", time.Hour, clock)
+	ctx := context.Background()
+	sessionsOf := func(secret byte, token string) *sessions {
+		t.Helper()
+		s := newSessions(fixedSecret(secret), token, time.Hour, clock)
+		if err := s.refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := sessionsOf(1, "token-a")
 	sess, value := s.issue()
 	if got, ok := s.check(value); !ok || got.id != sess.id {
 		t.Fatal("a fresh session is refused")
 	}
-	if _, ok := newSessions("token-b", time.Hour, clock).check(value); ok {
+	if _, ok := sessionsOf(1, "token-a").check(value); !ok {
+		t.Fatal("another replica (same secret, same token) refuses the session")
+	}
+	if _, ok := sessionsOf(1, "token-b").check(value); ok {
 		t.Fatal("a session survives a new ADMIN_TOKEN")
 	}
-	if s.csrf(sess) == newSessions("token-b", time.Hour, clock).csrf(sess) {
-		t.Fatal("the CSRF token does not depend on the key")
+	if _, ok := sessionsOf(2, "token-a").check(value); ok {
+		t.Fatal("a session survives a new secret")
+	}
+	if s.csrf(sess) == sessionsOf(2, "token-a").csrf(sess) {
+		t.Fatal("the CSRF token does not depend on the secret")
+	}
+	if s.loginCSRF("nonce") == sessionsOf(2, "token-a").loginCSRF("nonce") {
+		t.Fatal("the sign-in form's CSRF token is a function of ADMIN_TOKEN alone: guesses of the token can be tested against it")
 	}
 	other, _ := s.issue()
 	if s.csrf(sess) == s.csrf(other) {

@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -15,13 +17,18 @@ import (
 //
 //	v1.<base64url(session id (16 random bytes) | expiry (unix seconds, 8 bytes))>.<base64url(HMAC-SHA256)>
 //
-// The HMAC key is derived from ADMIN_TOKEN, so that every replica and every
-// restart accepts the same cookies, and changing ADMIN_TOKEN signs everyone
-// out. The CSRF token of a session is HMAC(key, "csrf|" + session id): it
-// needs no storage either, and is checked in constant time on every POST.
-// Signing out forgets the session id on this process until the cookie would
-// have expired; a copy of the cookie taken before that stays valid on other
-// replicas until its expiry (rotate ADMIN_TOKEN to end every session).
+// The HMAC key is derived from a random secret that the bridge generates
+// once and keeps in its database (Deps.SessionSecret), and from ADMIN_TOKEN's
+// hash: every replica and every restart accepts the same cookies, and
+// rotating the secret (recauda-bridge rotate-session-secret) or changing
+// ADMIN_TOKEN signs everyone out. Nothing a visitor can see is a function of
+// ADMIN_TOKEN alone, so no page or cookie lets anyone test guesses of the
+// token offline. The CSRF token of a session is HMAC(key, "csrf|" + session
+// id); the sign-in form's is HMAC(key, "login|" + a nonce kept in a cookie).
+// Neither needs storage; both are checked in constant time. Signing out
+// forgets the session id on this process until the cookie would have
+// expired; a copy of the cookie taken before that stays valid on other
+// replicas until its expiry (rotate the secret to end every session).
 
 const (
 	sessionCookie = "recauda_session"
@@ -36,8 +43,12 @@ const (
 )
 
 // sessionKeyLabel separates the dashboard's key from any other use of the
-// token.
-const sessionKeyLabel = "recauda-bridge dashboard session key v1"
+// secret.
+const sessionKeyLabel = "recauda-bridge dashboard session key v2"
+
+// secretRefresh is how often the secret is read again, so that a rotation
+// signs everyone out of every running replica within this long.
+const secretRefresh = 10 * time.Second
 
 // session is a signed-in operator's session.
 type session struct {
@@ -47,23 +58,56 @@ type session struct {
 
 // sessions issues and checks session cookies. It is safe for concurrent use.
 type sessions struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	secret    func(context.Context) ([]byte, error)
+	tokenHash [32]byte
+	ttl       time.Duration
+	now       func() time.Time
 
 	mu sync.Mutex
+	// key is derived from the secret read at keyRead.
+	key     []byte
+	keyRead time.Time
 	// revoked holds the sessions signed out, until they would expire.
 	revoked map[[16]byte]time.Time
 }
 
-func newSessions(adminToken string, ttl time.Duration, now func() time.Time) *sessions {
-	mac := hmac.New(sha256.New, []byte(adminToken))
+func newSessions(secret func(context.Context) ([]byte, error), adminToken string, ttl time.Duration, now func() time.Time) *sessions {
+	return &sessions{secret: secret, tokenHash: sha256.Sum256([]byte(adminToken)), ttl: ttl, now: now, revoked: map[[16]byte]time.Time{}}
+}
+
+// refresh reads the secret again when the one in hand is older than
+// secretRefresh. Every dashboard request calls it before anything else.
+func (s *sessions) refresh(ctx context.Context) error {
+	now := s.now()
+	s.mu.Lock()
+	fresh := s.key != nil && now.Sub(s.keyRead) < secretRefresh && !now.Before(s.keyRead)
+	s.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	secret, err := s.secret(ctx)
+	if err != nil {
+		return fmt.Errorf("dashboard session secret: %w", err)
+	}
+	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(sessionKeyLabel))
-	return &sessions{key: mac.Sum(nil), ttl: ttl, now: now, revoked: map[[16]byte]time.Time{}}
+	mac.Write(s.tokenHash[:])
+	s.mu.Lock()
+	s.key, s.keyRead = mac.Sum(nil), now
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *sessions) sign(parts ...[]byte) []byte {
-	mac := hmac.New(sha256.New, s.key)
+	s.mu.Lock()
+	key := s.key
+	s.mu.Unlock()
+	if key == nil {
+		// Not refreshed yet: sign nothing anyone could match.
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	mac := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		mac.Write(p)
 	}

@@ -1,8 +1,12 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"html"
 	"net/http"
@@ -601,5 +605,100 @@ func TestDashboardSecureCookieOnlyFromTrustedProxies(t *testing.T) {
 				t.Fatalf("got Secure=%v, want %v", ck.Secure, tt.wantSecure)
 			}
 		})
+	}
+}
+
+// secretBox is a session secret kept outside the stack, as the database
+// keeps it for every replica; rotate replaces it.
+type secretBox struct {
+	mu     sync.Mutex
+	secret []byte
+}
+
+func newSecretBox(b byte) *secretBox { return &secretBox{secret: bytes.Repeat([]byte{b}, 32)} }
+
+func (s *secretBox) get(context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.secret, nil
+}
+
+func (s *secretBox) rotate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secret = bytes.Repeat([]byte{s.secret[0] + 1}, 32)
+}
+
+// secretStack is dashStack with its session secret from box and its token.
+func secretStack(t *testing.T, box *secretBox, token string, clk *dashClock) *stack {
+	t.Helper()
+	return newStack(t, &erptest.Source{PendingChargesFunc: erptest.Static(nil)}, func(_ *recauda.Config, d *handlers.Deps) {
+		d.AdminToken, d.Now, d.SessionSecret = token, clk.now, box.get
+	})
+}
+
+// TestDashboardSessionSecret: sessions are keyed by the stored secret, so
+// they survive a restart and work on every replica, and rotating the secret
+// (or changing ADMIN_TOKEN) signs everyone out.
+func TestDashboardSessionSecret(t *testing.T) {
+	clk := &dashClock{t: time.Now().UTC()}
+	box := newSecretBox(1)
+	a := newDashClient(t, secretStack(t, box, adminToken, clk))
+	a.signIn()
+	on := func(s *stack) *dashClient { return &dashClient{t: t, s: s, jar: a.jar} }
+
+	// A restart or another replica: the same secret, the same token.
+	replica := on(secretStack(t, box, adminToken, clk))
+	if rec := replica.do(http.MethodGet, "/admin", nil); rec.Code != http.StatusOK {
+		t.Fatalf("another replica = %d %s, want 200 with the same session", rec.Code, rec.Header().Get("Location"))
+	}
+	// A new ADMIN_TOKEN signs everyone out.
+	wantRedirect(t, on(secretStack(t, box, adminToken+"-new", clk)).do(http.MethodGet, "/admin", nil), "/admin/login?m=expired")
+
+	// A rotation signs everyone out once each replica reads the secret again.
+	a.signIn()
+	box.rotate()
+	clk.add(11 * time.Second)
+	wantRedirect(t, a.do(http.MethodGet, "/admin", nil), "/admin/login?m=expired")
+	wantRedirect(t, replica.do(http.MethodGet, "/admin", nil), "/admin/login")
+	a.signIn() // and signing in again works
+}
+
+// TestDashboardSignInFormRevealsNothingAboutTheToken: the sign-in form's
+// CSRF token was an HMAC chain keyed by ADMIN_TOKEN alone, so one GET gave a
+// value to test guesses of the token against, offline. Now it depends on the
+// stored secret too.
+func TestDashboardSignInFormRevealsNothingAboutTheToken(t *testing.T) {
+	clk := &dashClock{t: time.Now().UTC()}
+	s := secretStack(t, newSecretBox(1), adminToken, clk)
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/login", nil))
+	nonce := cookieNamed(rec, "recauda_login")
+	if rec.Code != http.StatusOK || nonce == nil {
+		t.Fatalf("GET /admin/login = %d, cookie %v", rec.Code, nonce)
+	}
+	csrf := csrfOf(t, rec.Body.String())
+	// What an attacker computes for a guess of the token, as the form was
+	// derived before.
+	guess := func(token string) string {
+		k := hmac.New(sha256.New, []byte(token))
+		k.Write([]byte("recauda-bridge dashboard session key v1"))
+		m := hmac.New(sha256.New, k.Sum(nil))
+		m.Write([]byte("login|" + nonce.Value))
+		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	if guess(adminToken) == csrf {
+		t.Fatal("the sign-in form's CSRF token is computable from ADMIN_TOKEN alone: a right guess can be confirmed offline")
+	}
+	// The same token and nonce on a bridge with another secret: the form's
+	// token does not carry over.
+	other := secretStack(t, newSecretBox(9), adminToken, clk)
+	req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(url.Values{"csrf": {csrf}, "token": {adminToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(nonce)
+	rec = httptest.NewRecorder()
+	other.e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("a form of a bridge with another secret = %d, want 403", rec.Code)
 	}
 }

@@ -37,6 +37,11 @@ type Deps struct {
 	AdminToken string
 	// DashboardSessionTTL is how long a dashboard sign-in lasts; 0: 8 h.
 	DashboardSessionTTL time.Duration
+	// SessionSecret returns the random secret the dashboard's sessions and
+	// CSRF tokens are keyed by, the same for every replica and restart
+	// (store.SessionSecret); read again every few seconds, so that a new one
+	// signs everyone out. nil: a secret of this process's own.
+	SessionSecret func(context.Context) ([]byte, error)
 
 	// Protecting the lookup and metrics (protect.go, metrics.go).
 	// LookupToken, when set, must come as the path segment
