@@ -268,7 +268,7 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	}
 	e := handlers.New(handlers.Deps{
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
-		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken,
+		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken, SessionSecret: a.store.SessionSecret,
 		LookupToken: cfg.LookupToken, LookupAllowCIDRs: cfg.LookupAllowCIDRs, TrustedProxies: cfg.TrustedProxies,
 		LookupRate: handlers.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
 		WritebackStats: a.store,
@@ -366,6 +366,29 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
 	return func() { _ = srv.Close() }, nil
+}
+
+// rotateSessionSecret replaces the secret the dashboard's sessions and CSRF
+// tokens are keyed by: every session ends, on every replica once it reads
+// the secret again.
+func rotateSessionSecret(ctx context.Context, env config.Lookup, stdout io.Writer) error {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+	}
+	if err := st.RotateSessionSecret(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "session secret replaced: every dashboard session is signed out (running servers within 10 s); sign in again with ADMIN_TOKEN")
+	return nil
 }
 
 func migrate(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {

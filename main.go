@@ -48,6 +48,9 @@ Usage:
   recauda-bridge import [--skip-invalid] FILE
                                     import a .csv or .json file of charges into the bridge's own
                                     ledger (ERP_SOURCE=local); all or nothing unless --skip-invalid
+  recauda-bridge rotate-session-secret
+                                    replace the secret the dashboard's sessions are signed with:
+                                    everyone is signed out, on every replica, within 10 s
   recauda-bridge version            print the version
   recauda-bridge help               print this help
 
@@ -120,6 +123,11 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 		}
 		o.progress = terminal(stderr)
 		return importLedger(ctx, env, o, stdout, stderr)
+	case "rotate-session-secret":
+		if len(rest) != 0 {
+			return usageError(stderr, "rotate-session-secret takes no arguments")
+		}
+		return rotateSessionSecret(ctx, env, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "recauda-bridge", version())
 		return nil

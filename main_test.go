@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"recauda-bridge/config"
+	"recauda-bridge/store"
 )
 
 func envOf(m map[string]string) config.Lookup {
@@ -56,7 +58,7 @@ func TestRun(t *testing.T) {
 			"3 items, 1 valid, 2 invalid",
 		}, nil},
 		{"validate missing file", []string{"validate", "testdata/nope.json"}, base, 1, nil, nil},
-		{"migrate", []string{"migrate"}, base, 0, []string{"applied migrations [1 2 3 4]"}, nil},
+		{"migrate", []string{"migrate"}, base, 0, []string{fmt.Sprintf("database is at version %d", store.LatestVersion())}, nil},
 		{"migrate again", []string{"migrate"}, base, 0, []string{"up to date"}, nil},
 		{"preview demo customer", []string{"preview", "79845123"}, base, 0, []string{"SEND", "HELD BACK", "DEMO-MORA-502-2026-02", "decimal_places", "1 would be sent, 1 held back"}, nil},
 		{"preview bad id", []string{"preview", "12ab"}, base, 2, nil, nil},
@@ -253,4 +255,46 @@ func TestServeRefusesAnOpenLookup(t *testing.T) {
 			t.Fatalf("got %d open-lookup warnings, want 1:\n%s", got, log)
 		}
 	})
+}
+
+// TestRotateSessionSecret: the subcommand replaces the secret kept in the
+// database, which is what serve signs dashboard sessions with.
+func TestRotateSessionSecret(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "rotate.db")
+	env := envOf(map[string]string{"DATABASE_URL": db})
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"rotate-session-secret"}, env, &stdout, &stderr); exitCode(err) != 1 || !strings.Contains(err.Error(), "migrate") {
+		t.Fatalf("before migrating: err = %v, want exit 1 saying to migrate", err)
+	}
+	if err := run(ctx, []string{"migrate"}, env, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	secret := func() []byte {
+		t.Helper()
+		st, err := store.Open(ctx, store.SQLite, db, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		b, err := st.SessionSecret(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	before := secret()
+	stdout.Reset()
+	if err := run(ctx, []string{"rotate-session-secret"}, env, &stdout, &stderr); err != nil {
+		t.Fatalf("rotate-session-secret: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "signed out") {
+		t.Errorf("stdout = %q, want it to say everyone is signed out", stdout.String())
+	}
+	if after := secret(); bytes.Equal(after, before) {
+		t.Fatal("the secret did not change")
+	}
+	if err := run(ctx, []string{"rotate-session-secret", "now"}, env, &stdout, &stderr); exitCode(err) != 2 {
+		t.Fatalf("with an argument: exit %d, want 2", exitCode(err))
+	}
 }
