@@ -1,13 +1,17 @@
 package handlers_test
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
 	"recauda-bridge/handlers"
+	"recauda-bridge/models"
 	"recauda-bridge/recauda"
 )
 
@@ -62,6 +66,139 @@ func TestOverdueAtMidnightInBogota(t *testing.T) {
 			}
 			if got := resp.Payments[0].AdvancedOptions.LimitDate; got != tc.wantLimit {
 				t.Fatalf("limit_date = %q, want %q", got, tc.wantLimit)
+			}
+		})
+	}
+}
+
+// set moves c to t.
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// bogota is 10:00 in Bogota on day d of December 2026.
+func bogota(d int) time.Time { return time.Date(2026, 12, d, 15, 0, 0, 0, time.UTC) }
+
+// An offer whose limit date passes unpaid is re-issued as <ref>-V1 at the
+// first lookup after it, and a payment of that ref is written back under
+// the ERP's ref.
+func TestDeadOfferReissuedAndPaidUnderERPRef(t *testing.T) {
+	c := charge("FAC-1", "12345678")
+	c.LimitDate = "2026-12-04"
+	c.References = []string{"CONTRATO-9"}
+	src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {c}})}
+	clk := &clock{now: bogota(4)}
+	s := newStackAt(t, src, clk.Now, func(cfg *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 1 ||
+		resp.Payments[0].AdvancedOptions.LimitDate != "2026-12-04" {
+		t.Fatalf("first offer = %+v, want FAC-1 with limit date 2026-12-04", resp.Payments)
+	}
+	// Still the 4th: the offer is alive, nothing new.
+	clk.set(time.Date(2026, 12, 5, 4, 59, 59, 0, time.UTC))
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("got %+v on the due date, want nothing", resp.Payments)
+	}
+	// 00:00 on the 5th in Bogota: re-issued at once, well before RESEND_AFTER.
+	clk.set(time.Date(2026, 12, 5, 5, 0, 0, 0, time.UTC))
+	resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 {
+		t.Fatalf("got %d payments after the limit date, want the re-issue", len(resp.Payments))
+	}
+	p := resp.Payments[0]
+	if p.RecaudaInformation.RefPayment != "FAC-1-V1" || p.AdvancedOptions.LimitDate != "" {
+		t.Fatalf("re-issue = %s with limit date %q, want FAC-1-V1 without one", p.RecaudaInformation.RefPayment, p.AdvancedOptions.LimitDate)
+	}
+	if got := p.AdvancedOptions.References; !slices.Equal(got, []string{"CONTRATO-9", "FAC-1-V1"}) {
+		t.Fatalf("references = %v, want [CONTRATO-9 FAC-1-V1]", got)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM charges WHERE ref_payment = 'FAC-1-V1' AND parent_ref = 'FAC-1' AND due_date = '2026-12-04' AND limit_date = ''`); n != 1 {
+		t.Fatalf("derived rows = %d, want 1 with parent FAC-1, due 2026-12-04, no limit date", n)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM charge_events e JOIN charges c ON c.id = e.charge_id WHERE c.ref_payment = 'FAC-1-V1'
+		AND e.detail = 'send #1: overdue since 2026-12-04, sent without a limit date (OVERDUE_POLICY=offer); the offer of FAC-1 ended on 2026-12-04 unpaid; re-issued as FAC-1-V1'`); n != 1 {
+		t.Fatalf("timeline entries saying what was done = %d, want 1", n)
+	}
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("got %+v right after the re-issue, want nothing", resp.Payments)
+	}
+
+	if o := s.signedWebhook(t, webhookBody("900", "Aprobada", "150000.50", "COP", true, "CONTRATO-9", "FAC-1-V1")).Outcome; o != "applied" {
+		t.Fatalf("payment of the re-issue: outcome %s, want applied", o)
+	}
+	if st, _ := s.charge(t, "FAC-1-V1"); st != "paid" {
+		t.Fatalf("FAC-1-V1 = %s, want paid", st)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM writebacks WHERE transaction_id = '900' AND payment LIKE '%"RefPayment":"FAC-1"%'`); n != 1 {
+		t.Fatalf("write-backs naming FAC-1 = %d, want 1", n)
+	}
+	// The ERP has not yet recorded it: the paid re-issue is not offered again.
+	clk.set(bogota(9))
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
+		t.Fatalf("got %+v after the re-issue was paid, want nothing", resp.Payments)
+	}
+}
+
+func TestDeadOfferReissues(t *testing.T) {
+	extend := config.OverduePolicy{Mode: config.OverdueExtend, ExtendDays: 3}
+	type step struct {
+		day  int
+		want string // "ref limit_date" of the one item sent, "" for none
+	}
+	tests := []struct {
+		name     string
+		limit    string
+		discount string
+		policy   config.OverduePolicy
+		resend   time.Duration
+		steps    []step
+	}{
+		{"offer: once, payable until paid", "2026-12-04", "", config.OverduePolicy{}, 24 * time.Hour,
+			[]step{{1, "FAC-1 2026-12-04"}, {5, "FAC-1-V1 "}, {6, "FAC-1-V1 "}, {30, "FAC-1-V1 "}}},
+		{"offer, never resent", "2026-12-04", "", config.OverduePolicy{}, 0,
+			[]step{{1, "FAC-1 2026-12-04"}, {5, "FAC-1-V1 "}, {30, ""}}},
+		{"extend: a new ref each time the window closes", "2026-12-04", "", extend, 0,
+			[]step{{1, "FAC-1 2026-12-04"}, {5, "FAC-1-V1 2026-12-08"}, {8, ""}, {9, "FAC-1-V2 2026-12-12"}, {12, ""}, {13, "FAC-1-V3 2026-12-16"}}},
+		{"hold: held back, nothing re-issued", "2026-12-04", "", config.OverduePolicy{Mode: config.OverdueHold}, 24 * time.Hour,
+			[]step{{1, "FAC-1 2026-12-04"}, {5, ""}, {6, ""}}},
+		{"sent overdue without a limit date: never dies", "2026-11-30", "", config.OverduePolicy{}, 0,
+			[]step{{1, "FAC-1 "}, {5, ""}, {30, ""}}},
+		{"a lapsed discount alone re-issues nothing", "2026-12-15", "2026-12-03", config.OverduePolicy{}, 0,
+			[]step{{1, "FAC-1 2026-12-15"}, {5, ""}, {15, ""}, {16, "FAC-1-V1 "}}},
+		{"a lapsed discount, resent under the same ref without it", "2026-12-15", "2026-12-03", config.OverduePolicy{}, 24 * time.Hour,
+			[]step{{1, "FAC-1 2026-12-15"}, {5, "FAC-1 2026-12-15"}, {16, "FAC-1-V1 "}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := charge("FAC-1", "12345678")
+			c.LimitDate = tc.limit
+			if tc.discount != "" {
+				c.Discount = &erp.Discount{BeforeOn: tc.discount, Type: models.DiscountPercent, Value: decimal.NewFromInt(5)}
+			}
+			src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {c}})}
+			clk := &clock{now: bogota(1)}
+			s := newStackAt(t, src, clk.Now, func(cfg *recauda.Config, _ *handlers.Deps) {
+				cfg.OverduePolicy, cfg.ResendAfter = tc.policy, tc.resend
+			})
+			for _, st := range tc.steps {
+				clk.set(bogota(st.day))
+				resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+				got := ""
+				if len(resp.Payments) > 1 {
+					t.Fatalf("day %d: got %d payments, want at most 1", st.day, len(resp.Payments))
+				}
+				if len(resp.Payments) == 1 {
+					p := resp.Payments[0]
+					got = p.RecaudaInformation.RefPayment + " " + p.AdvancedOptions.LimitDate
+					if d := p.AdvancedOptions.Discount; d != nil && d.BeforeOn < bogota(st.day).Format(time.DateOnly) {
+						t.Fatalf("day %d: sent with a discount that ended on %s", st.day, d.BeforeOn)
+					}
+				}
+				if got != st.want {
+					t.Fatalf("day %d: got %q, want %q", st.day, got, st.want)
+				}
 			}
 		})
 	}

@@ -46,6 +46,11 @@ type ChargeRow struct {
 	TransactionID string `gorm:"column:transaction_id"`
 	// ParentRef is the original ref_payment of a derived balance charge.
 	ParentRef string `gorm:"column:parent_ref"`
+	// DueDate is the ERP's limit date at the last send ("YYYY-MM-DD", empty:
+	// none); LimitDate is the limit_date that send carried, which differs
+	// for an overdue charge (OVERDUE_POLICY).
+	DueDate   string `gorm:"column:due_date"`
+	LimitDate string `gorm:"column:limit_date"`
 	CreatedAt time.Time
 	// UpdatedAt is the time of the last activity on the charge.
 	UpdatedAt time.Time

@@ -32,9 +32,9 @@ func (s *Service) balances(ctx context.Context, l *Lookup, idx []int, tracked ma
 		it := &l.Items[i]
 		parent := it.RefPayment
 		t := tracked[parent]
-		chain := derived[parent]
+		chain := chainOf(derived[parent], parent, 'B')
 		paid := t.PaidAmount
-		for _, d := range chain {
+		for _, d := range derived[parent] {
 			paid = paid.Add(d.PaidAmount)
 		}
 		balance := t.Amount.Sub(paid)
@@ -73,8 +73,14 @@ func (s *Service) balances(ctx context.Context, l *Lookup, idx []int, tracked ma
 // toBalance turns the ERP's item into its balance item: its own ref, in the
 // references too, and no advance (the balance is due in full).
 func toBalance(p *models.Payment, parent, ref string) {
-	p.RecaudaInformation.RefPayment = ref
+	renameItem(p, parent, ref)
 	p.RecaudaInformation.Advance = nil
+}
+
+// renameItem gives the ERP's item the derived ref: as its ref_payment and,
+// in place of the ERP's, in its references.
+func renameItem(p *models.Payment, parent, ref string) {
+	p.RecaudaInformation.RefPayment = ref
 	if p.AdvancedOptions == nil {
 		return
 	}

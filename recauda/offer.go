@@ -135,7 +135,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 		}
 	}
 
-	var candidates, partial []int
+	var candidates, partial, dead []int
 	var held []store.HeldBack
 	// An Offer maps a charge to its item only when the item may be sent (or
 	// is a balance to work out): in the steady state every charge was sent
@@ -178,6 +178,12 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 				}
 				partial = append(partial, i)
 				continue
+			case offerDied(t, today):
+				if claim {
+					mapItem(it, c)
+				}
+				dead = append(dead, i)
+				continue
 			case !t.Offerable(now):
 				it.Decision = DecisionWithheld
 				if !claim {
@@ -206,6 +212,13 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 		}
 		candidates, held = append(candidates, more...), append(held, moreHeld...)
 	}
+	if len(dead) > 0 {
+		more, moreHeld, err := s.reissues(ctx, l, dead, tracked, now, today)
+		if err != nil {
+			return nil, err
+		}
+		candidates, held = append(candidates, more...), append(held, moreHeld...)
+	}
 	s.logHeldBack(ctx, idNumber, l.Items)
 	if !claim {
 		return l, nil
@@ -227,7 +240,7 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 		offers = append(offers, store.Offer{
 			RefPayment: it.RefPayment, IDNumber: l.IDNumber, PayerName: info.PayerName, Description: info.Description,
 			Amount: info.Amount.Decimal, Currency: info.CurrencyType, AdvanceAllowed: info.Advance != nil, Payload: payload,
-			ParentRef: it.ParentRef, Resend: it.resend,
+			ParentRef: it.ParentRef, Resend: it.resend, DueDate: it.Due.Date, LimitDate: it.Due.LimitDate, Note: it.Due.Note(),
 		})
 	}
 	c, err := s.store.Claim(ctx, store.ClaimRequest{Offers: offers, HeldBack: held, ResendAfter: s.cfg.ResendAfter,

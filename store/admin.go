@@ -47,7 +47,7 @@ func (e *StateError) Unwrap() error { return ErrConflict }
 var chargeListColumns = []string{
 	"id", "ref_payment", "id_number", "payer_name", "description", "amount", "currency_type", "advance_allowed",
 	"status", "payload_hash", "send_count", "first_sent_at", "last_sent_at", "offer_after", "paid_amount",
-	"paid_at", "transaction_id", "parent_ref", "created_at", "updated_at",
+	"paid_at", "transaction_id", "parent_ref", "due_date", "limit_date", "created_at", "updated_at",
 }
 
 // webhookListColumns are the columns of a webhook event listing: everything

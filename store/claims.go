@@ -38,6 +38,9 @@ type Tracked struct {
 	PaidAmount     decimal.Decimal
 	AdvanceAllowed bool
 	ParentRef      string
+	// LimitDate is the limit_date of the last item sent ("YYYY-MM-DD", empty:
+	// none): Efipay accepts no payment of the offer after it.
+	LimitDate string
 }
 
 // Offerable reports whether the charge may be offered to its customer at now.
@@ -95,7 +98,7 @@ func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs [
 		var t Tracked
 		var offerAfter sql.NullTime
 		if err := rows.Scan(&t.RefPayment, &t.IDNumber, &t.Status, &t.SendCount, &offerAfter, &t.Amount,
-			&t.PaidAmount, &t.AdvanceAllowed, &t.ParentRef); err != nil {
+			&t.PaidAmount, &t.AdvanceAllowed, &t.ParentRef, &t.LimitDate); err != nil {
 			return err
 		}
 		if offerAfter.Valid {
@@ -108,7 +111,7 @@ func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs [
 }
 
 // trackedColumns are what scanTracked reads of a charge, in its order.
-var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref"}
+var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref", "limit_date"}
 
 var trackedSelect = strings.Join(trackedColumns, ", ")
 
@@ -116,12 +119,12 @@ func trackedOf(r models.ChargeRow) Tracked {
 	return Tracked{
 		RefPayment: r.RefPayment, IDNumber: r.IDNumber, Status: r.Status, SendCount: r.SendCount,
 		OfferAfter: r.OfferAfter, Amount: r.Amount, PaidAmount: r.PaidAmount, AdvanceAllowed: r.AdvanceAllowed,
-		ParentRef: r.ParentRef,
+		ParentRef: r.ParentRef, LimitDate: r.LimitDate,
 	}
 }
 
-// Derived returns the balance charges derived from each of parents, keyed
-// by parent ref, oldest first.
+// Derived returns the charges derived from each of parents (balances and
+// re-issues), keyed by parent ref, oldest first.
 func (s *Store) Derived(ctx context.Context, parents []string) (map[string][]Tracked, error) {
 	out := map[string][]Tracked{}
 	for start := 0; start < len(parents); start += chunk {
@@ -154,6 +157,13 @@ type Offer struct {
 	// Resend: the ref was offered before. If its item changed, the one it
 	// replaces is kept, and the timeline says what changed.
 	Resend bool
+	// DueDate is the ERP's limit date; LimitDate the one the item carries
+	// (they differ for an overdue charge). Empty: none.
+	DueDate   string
+	LimitDate string
+	// Note, when not empty, says what the lookup changed in the item; the
+	// timeline records it with the send.
+	Note string
 }
 
 // Violation is one broken rule of a held-back record.
@@ -222,7 +232,8 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	})
 	// The arguments are built here, by the caller, so that the committer
 	// (on SQLite, one goroutine for every writer) only runs the statements.
-	work := &claimWork{offers: offers, now: now, args: s.claimArgs(offers, now, offerAfter)}
+	work := &claimWork{offers: offers, now: now, args: s.claimArgs(offers, now, offerAfter),
+		notes: slices.ContainsFunc(offers, func(o Offer) bool { return o.Note != "" })}
 	var resent []string
 	for _, o := range offers {
 		if o.Resend {
@@ -258,7 +269,8 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		mergeable = work
 	}
 	var err error
-	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && mergeable != nil && oneStatement {
+	// The one statement writes the timeline without notes.
+	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && mergeable != nil && !work.notes && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
 	} else {
 		err = s.commitJob(ctx, &writeJob{fn: alone, claim: mergeable})
@@ -282,6 +294,8 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 type claimWork struct {
 	offers []Offer // in ref order
 	now    time.Time
+	// notes: some offer has a Note.
+	notes bool
 	// args are the offers' rows of the claim statement, claimColumns each.
 	args []any
 	won  []wonRow
@@ -289,7 +303,7 @@ type claimWork struct {
 
 // claimColumns is the number of arguments of one row of the claim
 // statement.
-const claimColumns = 15
+const claimColumns = 17
 
 // claimArgs are the statement's arguments for offers, built (hashed,
 // formatted) by the caller rather than by the committer.
@@ -302,7 +316,7 @@ func (s *Store) claimArgs(offers []Offer, now time.Time, offerAfter *time.Time) 
 	args := make([]any, 0, len(offers)*claimColumns)
 	for _, o := range offers {
 		args = append(args, o.RefPayment, o.IDNumber, o.PayerName, o.Description, o.Amount.String(), o.Currency,
-			o.AdvanceAllowed, string(o.Payload), PayloadHash(o.Payload), at, at, after, o.ParentRef, at, at)
+			o.AdvanceAllowed, string(o.Payload), PayloadHash(o.Payload), at, at, after, o.ParentRef, at, at, o.DueDate, o.LimitDate)
 	}
 	return args
 }
@@ -343,7 +357,7 @@ func (s *Store) runClaims(tx *gorm.DB, works []*claimWork) error {
 				return fmt.Errorf("claim returned %s for %s, which no claim offered", r.RefPayment, r.IDNumber)
 			}
 			w.won = append(w.won, r.wonRow)
-			events = append(events, sendEvent{row: r.wonRow, at: w.now})
+			events = append(events, sendEvent{row: r.wonRow, at: w.now, note: w.note(r.RefPayment)})
 		}
 	}
 	if err := s.recordSends(tx, events); err != nil {
@@ -461,6 +475,17 @@ func claimant(group []*claimWork, r claimedRow) *claimWork {
 	return nil
 }
 
+// note is the Note of the offer of ref.
+func (w *claimWork) note(ref string) string {
+	if !w.notes {
+		return ""
+	}
+	if i, ok := slices.BinarySearchFunc(w.offers, ref, func(o Offer, ref string) int { return strings.Compare(o.RefPayment, ref) }); ok {
+		return w.offers[i].Note
+	}
+	return ""
+}
+
 type wonRow struct {
 	ID         int64
 	RefPayment string
@@ -475,8 +500,9 @@ type claimedRow struct {
 
 // sendEvent is the timeline entry of a won row, at its claim's time.
 type sendEvent struct {
-	row wonRow
-	at  time.Time
+	row  wonRow
+	at   time.Time
+	note string
 }
 
 // statement is one SQL statement and its arguments.
@@ -489,10 +515,10 @@ type statement struct {
 // refs never seen and re-offers those due again (each row is judged at its
 // own claim's time), and returns what it won.
 func claimStatement(rows int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, '" + models.StatusSent + "', ?, ?, 1, ?, ?, ?, '0', ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, '" + models.StatusSent + "', ?, ?, 1, ?, ?, ?, '0', ?, ?, ?, ?, ?)"
 	return `INSERT INTO charges (ref_payment, id_number, payer_name, description, amount, currency_type,
 		advance_allowed, status, payload, payload_hash, send_count, first_sent_at, last_sent_at, offer_after,
-		paid_amount, parent_ref, created_at, updated_at) VALUES ` + repeatList(row, rows) +
+		paid_amount, parent_ref, created_at, updated_at, due_date, limit_date) VALUES ` + repeatList(row, rows) +
 		` ON CONFLICT (ref_payment) DO UPDATE SET
 		send_count = charges.send_count + 1,
 		last_sent_at = excluded.last_sent_at,
@@ -504,6 +530,8 @@ func claimStatement(rows int) string {
 		amount = excluded.amount,
 		currency_type = excluded.currency_type,
 		advance_allowed = excluded.advance_allowed,
+		due_date = excluded.due_date,
+		limit_date = excluded.limit_date,
 		updated_at = excluded.updated_at
 	WHERE charges.id_number = excluded.id_number
 		AND charges.status IN ('sent', 'failed', 'reversed')
@@ -543,7 +571,11 @@ func (s *Store) recordSends(tx *gorm.DB, events []sendEvent) error {
 			if e.row.SendCount > 1 {
 				kind = "resent"
 			}
-			args = append(args, e.row.ID, kind, "send #"+strconv.Itoa(e.row.SendCount), e.at)
+			detail := "send #" + strconv.Itoa(e.row.SendCount)
+			if e.note != "" {
+				detail += ": " + e.note
+			}
+			args = append(args, e.row.ID, kind, detail, e.at)
 		}
 		if err := s.txExec(tx, sendEvents[size], args...); err != nil {
 			return err

@@ -353,7 +353,30 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 6,
+		name:    dueDatesMigration,
+		sqlite: []string{
+			`ALTER TABLE charges ADD COLUMN due_date TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE charges ADD COLUMN limit_date TEXT NOT NULL DEFAULT ''`,
+			// Until now the two were the same: the limit date sent was the ERP's.
+			`UPDATE charges SET limit_date = COALESCE(json_extract(payload, '$.advanced_options.limit_date'), ''),
+				due_date = COALESCE(json_extract(payload, '$.advanced_options.limit_date'), '')
+				WHERE json_valid(payload) AND json_type(payload, '$.advanced_options.limit_date') = 'text'`,
+		},
+		postgres: []string{
+			`ALTER TABLE charges ADD COLUMN due_date TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE charges ADD COLUMN limit_date TEXT NOT NULL DEFAULT ''`,
+			`UPDATE charges SET limit_date = payload::jsonb -> 'advanced_options' ->> 'limit_date',
+				due_date = payload::jsonb -> 'advanced_options' ->> 'limit_date'
+				WHERE payload LIKE '{%' AND jsonb_typeof(payload::jsonb -> 'advanced_options' -> 'limit_date') = 'string'`,
+		},
+	},
 }
+
+// dueDatesMigration names the step that added charges' due_date and
+// limit_date (its test migrates up to it).
+const dueDatesMigration = "charges keep the ERP's due date and the limit date sent"
 
 // LatestVersion is the schema version this binary expects.
 func LatestVersion() int { return migrations[len(migrations)-1].version }
