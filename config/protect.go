@@ -24,8 +24,16 @@ func (r Rate) String() string {
 }
 
 // minLookupToken is the shortest LOOKUP_TOKEN accepted: it is the only
-// secret between the internet and people's debts.
+// secret between the internet and people's debts. ADMIN_TOKEN and
+// METRICS_TOKEN, which guard as much, have the same minimum.
 const minLookupToken = 16
+
+// minLength refuses a secret shorter than minLookupToken, never quoting it.
+func (r *reader) minLength(key, value string) {
+	if value != "" && len(value) < minLookupToken {
+		r.fail(key, "must be at least %d characters (it has %d); e.g. openssl rand -hex 24", minLookupToken, len(value))
+	}
+}
 
 // lookupProtection reads LOOKUP_TOKEN, LOOKUP_ALLOW_CIDRS, TRUSTED_PROXIES,
 // LOOKUP_RATE and METRICS_TOKEN into c.
@@ -48,6 +56,8 @@ func (r *reader) lookupProtection(c *Config) {
 		r.fail("RATE_LIMIT_IPV6_PREFIX", "must be a prefix length from 32 to 128 (64: one customer's network; 56 or 48 for ISPs that hand out more), got %d", p)
 	}
 	c.MetricsToken = r.secret("METRICS_TOKEN")
+	r.minLength("METRICS_TOKEN", c.MetricsToken)
+	r.minLength("ADMIN_TOKEN", c.AdminToken)
 	c.LookupPublic = r.boolean("LOOKUP_PUBLIC", false)
 }
 

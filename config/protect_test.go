@@ -23,7 +23,7 @@ func TestLookupProtectionDefaults(t *testing.T) {
 func TestLookupProtectionValues(t *testing.T) {
 	dir := t.TempDir()
 	metricsFile := filepath.Join(dir, "metrics_token")
-	if err := os.WriteFile(metricsFile, []byte("scrape-secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(metricsFile, []byte("scrape-secret-0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(lookupFrom(map[string]string{
@@ -32,12 +32,13 @@ func TestLookupProtectionValues(t *testing.T) {
 		"TRUSTED_PROXIES":    "10.0.0.0/8",
 		"LOOKUP_RATE":        "300/m",
 		"METRICS_TOKEN_FILE": metricsFile,
+		"ADMIN_TOKEN":        "sixteen-chars-ok",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LookupToken != "Abc-123_xyz.456~789" || c.MetricsToken != "scrape-secret" {
-		t.Fatalf("tokens = %q, %q", c.LookupToken, c.MetricsToken)
+	if c.LookupToken != "Abc-123_xyz.456~789" || c.MetricsToken != "scrape-secret-0123" || c.AdminToken != "sixteen-chars-ok" {
+		t.Fatalf("tokens = %q, %q, %q", c.LookupToken, c.MetricsToken, c.AdminToken)
 	}
 	wantAllow := []netip.Prefix{
 		netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32"),
@@ -91,6 +92,8 @@ func TestLookupProtectionInvalidValuesNameTheirVariable(t *testing.T) {
 		{"LOOKUP_ALLOW_CIDRS", "10.0.0.0/8,office"},
 		{"TRUSTED_PROXIES", "10.0.0.1/x"},
 		{"LOOKUP_RATE", "lots"},
+		{"ADMIN_TOKEN", "fifteen-chars!!"},
+		{"METRICS_TOKEN", "short-metrics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -107,6 +110,12 @@ func TestLookupTokenNeverInErrors(t *testing.T) {
 	_, err := Load(lookupFrom(map[string]string{"LOOKUP_TOKEN": secret}))
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("error = %v, want one that does not quote the token", err)
+	}
+	for _, key := range []string{"ADMIN_TOKEN", "METRICS_TOKEN"} {
+		_, err = Load(lookupFrom(map[string]string{key: "too-short-pw"}))
+		if err == nil || strings.Contains(err.Error(), "too-short-pw") || !strings.Contains(err.Error(), "at least 16") {
+			t.Fatalf("%s too short: error = %v, want one asking for 16 characters without quoting the token", key, err)
+		}
 	}
 	_, err = Load(lookupFrom(map[string]string{"METRICS_TOKEN": "a", "METRICS_TOKEN_FILE": "/x"}))
 	if err == nil || !strings.Contains(err.Error(), "METRICS_TOKEN") {
