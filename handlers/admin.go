@@ -46,7 +46,7 @@ type adminHandler struct {
 
 // registerAdmin mounts the admin API. Without Deps.AdminToken every admin
 // route answers 503 admin_disabled.
-func registerAdmin(e *echo.Echo, d Deps) {
+func registerAdmin(e *echo.Echo, d Deps, guard *credentialGuard) {
 	pages, err := web.New()
 	if err != nil {
 		// The templates are embedded at build time; a test parses them.
@@ -54,7 +54,7 @@ func registerAdmin(e *echo.Echo, d Deps) {
 	}
 	h := &adminHandler{svc: d.Recauda, pages: pages}
 	e.Pre(escapedAdminPath)
-	g := e.Group(adminPrefix, adminAuth(d.AdminToken), adminErrors)
+	g := e.Group(adminPrefix, adminAuth(d.AdminToken, guard), adminErrors)
 	g.GET("/charges", h.listCharges)
 	g.GET("/charges/:ref", h.getCharge)
 	g.POST("/charges/:ref/release", h.release)
@@ -84,7 +84,7 @@ func escapedAdminPath(next echo.HandlerFunc) echo.HandlerFunc {
 
 // adminAuth checks the bearer token in constant time. Both sides are hashed
 // first, so that neither the comparison nor its length leaks the token's.
-func adminAuth(token string) echo.MiddlewareFunc {
+func adminAuth(token string, guard *credentialGuard) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -92,9 +92,13 @@ func adminAuth(token string) echo.MiddlewareFunc {
 				return &APIError{Status: http.StatusServiceUnavailable, Code: "admin_disabled",
 					Message: "ADMIN_TOKEN is not configured; the admin API is off"}
 			}
+			if err := guard.allow(c, credentialAdminAPI); err != nil {
+				return err
+			}
 			scheme, cred, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 			got := sha256.Sum256([]byte(strings.TrimSpace(cred)))
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				guard.failed(c, credentialAdminAPI)
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="recauda-bridge admin"`)
 				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
 					Message: "missing or wrong credentials: send Authorization: Bearer <ADMIN_TOKEN>"}

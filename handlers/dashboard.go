@@ -56,11 +56,13 @@ type dashboard struct {
 	// receiptCSP lets the printable receipt keep its inline style and its
 	// one inline handler, the print button's.
 	receiptCSP string
+	// guard throttles clients whose sign-ins fail.
+	guard *credentialGuard
 }
 
 // registerDashboard mounts the dashboard. Without Deps.AdminToken every page
 // explains that it is off (503).
-func registerDashboard(e *echo.Echo, d Deps) {
+func registerDashboard(e *echo.Echo, d Deps, guard *credentialGuard) {
 	pages, err := web.New()
 	if err != nil {
 		// The templates are embedded at build time; a test parses them.
@@ -90,7 +92,7 @@ func registerDashboard(e *echo.Echo, d Deps) {
 	h := &dashboard{
 		svc: d.Recauda, pages: pages, sessions: newSessions(secret, d.AdminToken, ttl, now),
 		tokenHash: sha256.Sum256([]byte(d.AdminToken)), enabled: d.AdminToken != "", now: now, log: log,
-		css: css, cssURL: dashStatic + "?v=" + version,
+		css: css, cssURL: dashStatic + "?v=" + version, guard: guard,
 		receiptCSP: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-hashes' 'sha256-" +
 			base64.StdEncoding.EncodeToString(printHash[:]) + "'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
 	}
@@ -317,9 +319,13 @@ func (h *dashboard) login(c echo.Context) error {
 	if err != nil || !validToken(req.PostFormValue("csrf"), h.sessions.loginCSRF(ck.Value)) {
 		return h.showLogin(c, http.StatusForbidden, "", "login_form_stale")
 	}
+	if err := h.guard.allow(c, credentialDashboard); err != nil {
+		c.Response().Header().Set("Retry-After", toAPIError(err).RetryAfter)
+		return h.showLogin(c, http.StatusTooManyRequests, "", "login_throttled")
+	}
 	got := sha256.Sum256([]byte(req.PostFormValue("token")))
 	if subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) != 1 {
-		h.log.WarnContext(c.Request().Context(), "dashboard sign-in refused: wrong token")
+		h.guard.failed(c, credentialDashboard)
 		return h.showLogin(c, http.StatusUnauthorized, "", "login_wrong")
 	}
 	sess, value := h.sessions.issue()

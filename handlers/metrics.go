@@ -100,28 +100,32 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 
 // registerMetrics serves reg at GET /metrics, behind a bearer token when
 // token is set.
-func registerMetrics(e *echo.Echo, reg *prometheus.Registry, token string, log *slog.Logger) {
+func registerMetrics(e *echo.Echo, reg *prometheus.Registry, token string, log *slog.Logger, guard *credentialGuard) {
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
 		Registry:      reg,
 		Timeout:       10 * time.Second,
 	})
-	e.GET("/metrics", echo.WrapHandler(h), bearerToken(token, "recauda-bridge metrics", "METRICS_TOKEN"))
+	e.GET("/metrics", echo.WrapHandler(h), bearerToken(token, "recauda-bridge metrics", "METRICS_TOKEN", credentialMetrics, guard))
 }
 
 // bearerToken answers 401 unless Authorization is "Bearer <token>"; an empty
 // token lets everyone in. The comparison is of hashes, in constant time.
-func bearerToken(token, realm, variable string) echo.MiddlewareFunc {
+func bearerToken(token, realm, variable, credential string, guard *credentialGuard) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return next
 		}
 		return func(c echo.Context) error {
+			if err := guard.allow(c, credential); err != nil {
+				return err
+			}
 			scheme, cred, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 			got := sha256.Sum256([]byte(strings.TrimSpace(cred)))
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				guard.failed(c, credential)
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`"`)
 				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
 					Message: "missing or wrong credentials: send Authorization: Bearer <" + variable + ">"}

@@ -206,6 +206,12 @@ func TestOpenAPIContract(t *testing.T) {
 	}
 	c.want(c.admin(http.MethodPost, "/admin/api/writebacks/1/cancel"), 409)
 
+	// Ten failed credentials from one client: then 429, even with the right one.
+	for range 8 {
+		c.want(c.do(http.MethodGet, "/admin/api/charges", nil, "Authorization", "Bearer wrong"), 401)
+	}
+	c.want(c.admin(http.MethodGet, "/admin/api/charges"), 429)
+
 	off := loadContract(t, newStack(t, &erptest.Source{}, nil))
 	off.want(off.admin(http.MethodGet, "/admin/api/charges"), 503)
 	off.want(off.do(http.MethodPost, "/webhooks/efipay", body, "Signature", efipay.Sign(body, webhookToken)), 503)

@@ -154,19 +154,23 @@ func allowFrom(allowed []netip.Prefix) echo.MiddlewareFunc {
 // requireToken answers 401 unless the request carries token in the :token
 // path segment or, without one, in the X-Lookup-Token header. Both sides are
 // hashed first so that neither the comparison nor its length leaks the token.
-func requireToken(token string) echo.MiddlewareFunc {
+func requireToken(token string, guard *credentialGuard) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return next
 		}
 		return func(c echo.Context) error {
+			if err := guard.allow(c, credentialLookup); err != nil {
+				return err
+			}
 			given := c.Param("token")
 			if given == "" {
 				given = c.Request().Header.Get(LookupTokenHeader)
 			}
 			got := sha256.Sum256([]byte(given))
 			if given == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				guard.failed(c, credentialLookup)
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `LookupToken realm="recauda-bridge lookup"`)
 				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
 					Message: "missing or wrong lookup token: call /get-recaudas/<LOOKUP_TOKEN> or send the " + LookupTokenHeader + " header"}
@@ -235,6 +239,8 @@ type rateLimiter struct {
 type rateClient struct {
 	lim  *rate.Limiter
 	seen time.Time
+	// warned is when a wait of this client was last logged.
+	warned time.Time
 }
 
 func newRateLimiter(r Rate, now func() time.Time) *rateLimiter {
@@ -253,6 +259,50 @@ func (l *rateLimiter) wait(key string) time.Duration {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	c := l.client(key, now)
+	res := c.lim.ReserveN(now, 1)
+	if !res.OK() {
+		return l.idle
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d
+	}
+	return 0
+}
+
+// blocked returns how long until key has a token, taking none; 0 when it
+// has one. first is true when the wait was not reported in the last idle
+// period, so that a client hammering away is logged once, not each time.
+func (l *rateLimiter) blocked(key string) (wait time.Duration, first bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.clients[key]
+	if !ok {
+		return 0, false
+	}
+	tokens := c.lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	wait = time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+	if now.Sub(c.warned) >= l.idle {
+		c.warned, first = now, true
+	}
+	return max(wait, time.Millisecond), first
+}
+
+// take takes a token for key if there is one.
+func (l *rateLimiter) take(key string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.client(key, now).lim.AllowN(now, 1)
+}
+
+// client returns key's bucket, made afresh if it has none; l.mu is held.
+func (l *rateLimiter) client(key string, now time.Time) *rateClient {
 	if now.Sub(l.lastSweep) >= max(l.idle, time.Minute) {
 		for k, c := range l.clients {
 			if now.Sub(c.seen) >= l.idle {
@@ -273,15 +323,7 @@ func (l *rateLimiter) wait(key string) time.Duration {
 		l.clients[key] = c
 	}
 	c.seen = now
-	res := c.lim.ReserveN(now, 1)
-	if !res.OK() {
-		return l.idle
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d
-	}
-	return 0
+	return c
 }
 
 // Content security policies: nothing at all for data answers; for the admin
@@ -372,12 +414,16 @@ func cleanRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// logPath is the request path as logged: the lookup token is never written
+// logPath is the request path as logged: the lookup token is never written,
+// nor whatever stands in its place (a guess, or a near miss of the real one),
 // and runs of 5 or more digits (an ID number in a path where it does not
 // belong) are masked, keeping the last 3.
 func logPath(path, token string) string {
 	if token != "" {
 		path = strings.ReplaceAll(path, token, "[redacted]")
+	}
+	if rest, ok := strings.CutPrefix(path, "/get-recaudas/"); ok && rest != "" {
+		path = "/get-recaudas/[redacted]"
 	}
 	var b strings.Builder
 	for i := 0; i < len(path); {

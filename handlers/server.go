@@ -118,8 +118,10 @@ func New(d Deps) *echo.Echo {
 		Skipper: func(c echo.Context) bool { return c.Path() == "/webhooks/efipay" },
 	}))
 
+	// One count of failed credentials per client, whichever it tried.
+	creds := newCredentialGuard(d.IPv6Prefix, d.Now, d.Logger)
 	lookup := &lookupHandler{svc: d.Recauda, emptyStatus: d.EmptyStatus, metrics: m}
-	guards := []echo.MiddlewareFunc{allowFrom(d.LookupAllowCIDRs), rateLimit(d.LookupRate, d.IPv6Prefix, d.Now), requireToken(d.LookupToken)}
+	guards := []echo.MiddlewareFunc{allowFrom(d.LookupAllowCIDRs), rateLimit(d.LookupRate, d.IPv6Prefix, d.Now), requireToken(d.LookupToken, creds)}
 	e.GET("/get-recaudas", lookup.get, guards...)
 	if d.LookupToken != "" {
 		e.GET("/get-recaudas/:token", lookup.get, guards...)
@@ -129,10 +131,10 @@ func New(d Deps) *echo.Echo {
 	health := &healthHandler{ready: d.Ready, log: d.Logger}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.readiness)
-	registerAdmin(e, d)
-	registerDashboard(e, d)
+	registerAdmin(e, d, creds)
+	registerDashboard(e, d, creds)
 	registerOpenAPI(e)
-	registerMetrics(e, d.Metrics, d.MetricsToken, d.Logger)
+	registerMetrics(e, d.Metrics, d.MetricsToken, d.Logger, creds)
 	return e
 }
 
