@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
@@ -59,7 +60,13 @@ func (t Tracked) Offerable(now time.Time) bool {
 // Tracked returns what the store knows of refs, keyed by ref_payment; refs
 // it has never seen are absent. One query per 500 refs. The map may be
 // shared with other callers (SQLite's cache): read it, never modify it.
+//
+// A ref no text column can hold (see storable) is never tracked: it is left
+// out of the query, which PostgreSQL would refuse whole.
 func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked, error) {
+	if slices.ContainsFunc(refs, func(r string) bool { return !storable(r) }) {
+		refs = slices.DeleteFunc(slices.Clone(refs), func(r string) bool { return !storable(r) })
+	}
 	var gen uint64
 	if s.cache != nil {
 		gen = s.writes.Load()
@@ -594,6 +601,22 @@ func repeatList(item string, n int) string {
 	return strings.TrimSuffix(strings.Repeat(item+", ", n), ", ")
 }
 
+// storable reports whether s fits a text column on every dialect:
+// PostgreSQL refuses a NUL character and bytes that are not UTF-8.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// storedText is s, or, when it is not storable, s quoted as a Go string
+// ("FAC\x001"): a record held back for such a character is still recorded,
+// and shown as it is.
+func storedText(s string) string {
+	if storable(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
 func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {
 	for start := 0; start < len(held); start += chunk {
 		part := held[start:min(start+chunk, len(held))]
@@ -609,7 +632,7 @@ func upsertHeldBack(tx *gorm.DB, held []HeldBack, now time.Time) error {
 				return err
 			}
 			sb.WriteString("(?, ?, ?, ?, ?, 1)")
-			args = append(args, h.RefPayment, h.IDNumber, string(v), now, now)
+			args = append(args, storedText(h.RefPayment), storedText(h.IDNumber), string(v), now, now)
 		}
 		sb.WriteString(` ON CONFLICT (ref_payment, id_number) DO UPDATE SET
 			violations = excluded.violations,
