@@ -54,10 +54,13 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 		nameSent   = "María Fernanda Gómez Rojas"
 		nameHeld   = "Carlos Andrés Rodríguez Pérez"
 		nameWebhk  = "Santiago Otlaroa"
+		// Merchants often use the cédula as a reference.
+		refHeld      = "CC" + idHeld
+		refUnmatched = "80123456"
 	)
 	sent := charge("LOG-1", idSent)
 	sent.PayerName = nameSent
-	held := charge("LOG-HELD", idHeld)
+	held := charge(refHeld, idHeld)
 	held.PayerName, held.Amount = nameHeld, decimal.RequireFromString("18333.333")
 	src := &erptest.Source{PendingChargesFunc: func(ctx context.Context, id string) ([]erp.Charge, error) {
 		switch id {
@@ -98,7 +101,7 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 		[]byte(`"created_at":"2026-11-22T15:41:54.000000Z","customer_payer":{"name":"`+nameWebhk+`"}}`), 1)
 	for _, body := range [][]byte{
 		paid, paid, // applied, then duplicate
-		webhookBody("5002", "Aprobada", "10.00", "COP", true, "NOT-OURS-77"),
+		webhookBody("5002", "Aprobada", "10.00", "COP", true, refUnmatched),
 		[]byte(`{"transaction":{"identification_number":"` + idWebhook + `","name":"` + nameWebhk + `"`),
 	} {
 		if rec := s.postWebhook(t, body, efipay.Sign(body, webhookToken)); rec.Code != http.StatusOK {
@@ -124,12 +127,12 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 
 	out := logs.String()
 	if !strings.Contains(out, `"msg":"charge held back"`) || !strings.Contains(out, `"msg":"request failed"`) ||
-		!strings.Contains(out, "*****123") {
-		t.Fatalf("the flow did not log what it should (held back, ERP failure, a masked ID number):\n%s", out)
+		!strings.Contains(out, "*****123") || !strings.Contains(out, `"outcome":"unmatched"`) {
+		t.Fatalf("the flow did not log what it should (held back, ERP failure, a masked ID number, an unmatched webhook):\n%s", out)
 	}
 	secrets := map[string]string{
 		"ID number " + idSent: idSent, "ID number " + idHeld: idHeld, "ID number " + idERPError: idERPError,
-		"ID number " + idUnknown: idUnknown, "webhook ID number": idWebhook,
+		"ID number " + idUnknown: idUnknown, "webhook ID number": idWebhook, "unmatched reference": refUnmatched,
 		"payer name": nameSent, "held-back payer name": nameHeld, "webhook payer name": nameWebhk,
 		"first name": "María", "surname": "Otlaroa",
 		"lookup token": lookupToken, "admin token": adminToken, "webhook token": string(webhookToken), "metrics token": metricsToken,

@@ -327,7 +327,7 @@ func (s *Service) logHeldBack(ctx context.Context, idNumber string, items []Item
 		for i, v := range it.Violations {
 			rules[i] = v.Field + ":" + v.Rule
 		}
-		s.log.WarnContext(ctx, "charge held back", "id_number", redact.ID(idNumber), "ref_payment", it.RefPayment, "violations", rules)
+		s.log.WarnContext(ctx, "charge held back", "id_number", redact.ID(idNumber), "ref_payment", redact.ID(it.RefPayment), "violations", rules)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"recauda-bridge/models"
+	"recauda-bridge/redact"
 )
 
 // WebhookDelivery is a webhook whose signature was verified, parsed or not.
@@ -198,14 +199,14 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 	switch len(found) {
 	case 0:
-		return models.OutcomeUnmatched, "no tracked ref_payment among references " + strings.Join(d.References, ", "), nil
+		return models.OutcomeUnmatched, "no tracked ref_payment among references " + maskedRefs(d.References), nil
 	case 1:
 	default:
 		refs := make([]string, len(found))
 		for i, r := range found {
 			refs[i] = r.RefPayment
 		}
-		return models.OutcomeUnmatched, "ambiguous: references match several charges: " + strings.Join(refs, ", "), nil
+		return models.OutcomeUnmatched, "ambiguous: references match several charges: " + maskedRefs(refs), nil
 	}
 	c := found[0]
 	ev.ChargeID, ev.RefPayment = &c.ID, c.RefPayment
@@ -264,6 +265,17 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		return "", "", err
 	}
 	return dec.Outcome, dec.Detail, nil
+}
+
+// maskedRefs lists refs for a detail that is logged, each masked as an ID
+// number is: merchants often use the customer's cédula as a reference. The
+// stored body keeps them whole.
+func maskedRefs(refs []string) string {
+	masked := make([]string, len(refs))
+	for i, r := range refs {
+		masked[i] = redact.ID(r)
+	}
+	return strings.Join(masked, ", ")
 }
 
 // chargeStateColumns are the charges columns a ChargeState holds, in the
