@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -64,8 +65,9 @@ const MaxReferences = 32
 // payment_gateway.advanced_option(s).references, then the value of every
 // "ref_payment" key at any depth, in document order. A reference may be a
 // JSON string or number (kept as its literal text); a ref_payment may also
-// be an array of them. A reference holding a control character is dropped
-// (no tracked ref_payment has one), and those after the first
+// be an array of them. A reference holding a control character or bytes
+// that are not UTF-8 is dropped (no tracked ref_payment has one), and those
+// after the first
 // [MaxReferences] are ignored.
 func Parse(body []byte) (*Event, error) {
 	var top map[string]json.RawMessage
@@ -362,7 +364,7 @@ func (s *refSet) add(v any) {
 		return
 	}
 	ref = strings.TrimSpace(ref)
-	if ref == "" || s.seen[ref] || strings.ContainsFunc(ref, unicode.IsControl) {
+	if ref == "" || s.seen[ref] || !utf8.ValidString(ref) || strings.ContainsFunc(ref, unicode.IsControl) {
 		return
 	}
 	if s.seen == nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -80,6 +81,12 @@ func TestParse(t *testing.T) {
 			body: `{"transaction":{"transaction_id":6,"status":"Aprobada"},"checkout":{"payment_gateway":{"advanced_option":{"references":["A\u0000","B\n1","\u202eC","D"]}}}}`,
 			id:   "6", status: "Aprobada", outcome: OutcomeApproved, amount: "0",
 			refs: []string{"\u202eC", "D"},
+		},
+		{
+			name: "references that are not UTF-8 are dropped",
+			body: "{\"transaction\":{\"transaction_id\":7,\"status\":\"Aprobada\"},\"ref_payment\":[\"FAC\xff1\",\"FAC-2\"]}",
+			id:   "7", status: "Aprobada", outcome: OutcomeApproved, amount: "0",
+			refs: []string{"FAC-2"},
 		},
 		{
 			name: "transaction_id as a string",
@@ -259,7 +266,7 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, r := range ev.References {
-			if r == "" || r != strings.TrimSpace(r) || seen[r] || strings.ContainsFunc(r, unicode.IsControl) {
+			if r == "" || r != strings.TrimSpace(r) || seen[r] || !utf8.ValidString(r) || strings.ContainsFunc(r, unicode.IsControl) {
 				t.Fatalf("got references %q, want trimmed, non-empty, unique", ev.References)
 			}
 			seen[r] = true

@@ -1,17 +1,24 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
+	"recauda-bridge/efipay"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
 	"recauda-bridge/handlers"
+	"recauda-bridge/models"
 	"recauda-bridge/recauda"
 	"recauda-bridge/store"
 	"recauda-bridge/store/storetest"
@@ -50,7 +57,7 @@ func newStackOn(t *testing.T, st *store.Store, src *erptest.Source, log *slog.Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
-	return &stack{e: handlers.New(handlers.Deps{Logger: log, Recauda: svc}), store: st, source: src, svc: svc}
+	return &stack{e: handlers.New(handlers.Deps{Logger: log, Recauda: svc, WebhookToken: webhookToken}), store: st, source: src, svc: svc}
 }
 
 // A NUL, a newline or a bidirectional control in one ERP record holds that
@@ -120,6 +127,77 @@ func TestControlCharactersHoldBackOneRecord(t *testing.T) {
 		want := []string{`"FAC\x001"`, `"FAC\xff5"`, "FAC-2", "FAC-3", "FAC\u202e4"}
 		if !slices.Equal(held, want) {
 			t.Errorf("held back: got %q, want %q", held, want)
+		}
+	})
+}
+
+// A validly signed body is always stored, its bytes exactly, and answered
+// 200, on every dialect: Efipay never sends it again after its two retries.
+func TestSignedWebhookIsAlwaysStored(t *testing.T) {
+	// More distinct references than SQLite's 32,766 variables and
+	// PostgreSQL's 65,535 parameters, within the 1 MiB a body may have.
+	var many strings.Builder
+	many.WriteString(`{"transaction":{"transaction_id":7001,"status":"Aprobada","amount":150000.50,"currency_type":"COP","production":true},` +
+		`"checkout":{"payment_gateway":{"advanced_option":{"references":["PAY-1"`)
+	for i := range 70000 {
+		fmt.Fprintf(&many, `,"%d"`, i)
+	}
+	many.WriteString(`]}}}}`)
+	bodies := []struct {
+		name    string
+		body    []byte
+		outcome string
+	}{
+		{"70,001 references", []byte(many.String()), models.OutcomeApplied},
+		{`\u0000 in a field the bridge does not keep`,
+			bytes.Replace(webhookBody("7002", "Pendiente", "150000.50", "COP", true, "PAY-2"), []byte("PRUEBA TARJETA"), []byte(`PRUEBA\u0000TARJETA`), 1),
+			models.OutcomeApplied},
+		{`\u0000 in the transaction id`, []byte(`{"transaction":{"transaction_id":"7003\u0000","status":"Aprobada"}}`), models.OutcomeUnparseable},
+		{`\u0000 in a reference`, webhookBody("7004", "Aprobada", "150000.50", "COP", true, "PAY-3\u0000"), models.OutcomeUnmatched},
+		{"a byte that is not UTF-8",
+			bytes.Replace(webhookBody("7005", "Pendiente", "150000.50", "COP", true, "PAY-3"), []byte("PRUEBA TARJETA"), []byte("JOS\xc9 P\xc9REZ"), 1),
+			models.OutcomeApplied},
+		{"a NUL byte", []byte("{\"transaction\":\x00}"), models.OutcomeUnparseable},
+	}
+	eachDialect(t, func(t *testing.T, st *store.Store) {
+		s := newStackOn(t, st, &erptest.Source{}, nil)
+		var offers []store.Offer
+		for _, ref := range []string{"PAY-1", "PAY-2", "PAY-3"} {
+			offers = append(offers, store.Offer{RefPayment: ref, IDNumber: "1032456789", PayerName: "Ana Gómez", Description: "Cuota",
+				Amount: decimal.RequireFromString("150000.50"), Currency: "COP", Payload: []byte(`{}`)})
+		}
+		if _, err := st.Claim(context.Background(), store.ClaimRequest{Offers: offers}); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bodies {
+			rec := s.postWebhook(t, b.body, efipay.Sign(b.body, webhookToken))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: got status %d (%s), want 200", b.name, rec.Code, rec.Body.String())
+			}
+		}
+		events, _, err := st.ListWebhookEvents(context.Background(), store.WebhookEventFilter{PerPage: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != len(bodies) {
+			t.Fatalf("got %d stored events, want %d", len(events), len(bodies))
+		}
+		slices.Reverse(events) // oldest first
+		for i, b := range bodies {
+			ev, err := st.GetWebhookEvent(context.Background(), events[i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Outcome != b.outcome {
+				t.Errorf("%s: got outcome %q (%s), want %q", b.name, ev.Outcome, ev.Detail, b.outcome)
+			}
+			kept := []byte(ev.Body)
+			if ev.BodyRaw != nil {
+				kept = ev.BodyRaw
+			}
+			if !bytes.Equal(kept, b.body) {
+				t.Errorf("%s: the stored body differs from the one received", b.name)
+			}
 		}
 	})
 }

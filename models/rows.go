@@ -103,9 +103,13 @@ const (
 // WebhookEventRow is one webhook delivery that passed the signature check,
 // kept raw whatever became of it.
 type WebhookEventRow struct {
-	ID            int64 `gorm:"primaryKey"`
-	ReceivedAt    time.Time
+	ID         int64 `gorm:"primaryKey"`
+	ReceivedAt time.Time
+	// Body is the body as received, or, when it holds a NUL byte or bytes
+	// that are not UTF-8 (no PostgreSQL text can), a readable copy with
+	// those replaced by U+FFFD; BodyRaw then keeps the exact bytes.
 	Body          string
+	BodyRaw       []byte
 	BodyHash      string
 	TransactionID string
 	Status        string

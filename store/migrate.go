@@ -372,6 +372,16 @@ var migrations = []migration{
 				WHERE payload LIKE '{%' AND jsonb_typeof(payload::jsonb -> 'advanced_options' -> 'limit_date') = 'string'`,
 		},
 	},
+	{
+		version: 7,
+		name:    "webhook bodies no text column can hold, kept as bytes",
+		sqlite: []string{
+			`ALTER TABLE webhook_events ADD COLUMN body_raw BLOB`,
+		},
+		postgres: []string{
+			`ALTER TABLE webhook_events ADD COLUMN body_raw BYTEA`,
+		},
+	},
 }
 
 // dueDatesMigration names the step that added charges' due_date and

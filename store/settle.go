@@ -114,8 +114,9 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() S
 		work = &settleWork{d: d, decide: decide, now: now}
 	}
 	job := &writeJob{settle: work, fn: func(tx *gorm.DB) error {
+		body, raw := bodyColumns(d.Body)
 		ev := models.WebhookEventRow{
-			ReceivedAt: now, Body: string(d.Body), BodyHash: PayloadHash(d.Body),
+			ReceivedAt: now, Body: body, BodyHash: PayloadHash(d.Body),
 			TransactionID: d.TransactionID, Status: d.Status, CurrencyType: d.Currency,
 			Production: d.Production, PaymentMethod: d.PaymentMethod,
 		}
@@ -128,11 +129,11 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() S
 			return err
 		}
 		ev.Outcome, ev.Detail = res.Outcome, res.Detail
-		if err := s.insertReturningID(tx, &ev.ID, `INSERT INTO webhook_events (received_at, body, body_hash, transaction_id,
+		if err := s.insertReturningID(tx, &ev.ID, `INSERT INTO webhook_events (received_at, body, body_raw, body_hash, transaction_id,
 			status, amount, currency_type, production, payment_method, ref_payment, charge_id, outcome, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			ev.ReceivedAt, ev.Body, ev.BodyHash, ev.TransactionID, ev.Status, ev.Amount, ev.CurrencyType, ev.Production,
-			ev.PaymentMethod, ev.RefPayment, ev.ChargeID, ev.Outcome, ev.Detail); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ev.ReceivedAt, ev.Body, raw, ev.BodyHash, ev.TransactionID, ev.Status, ev.Amount, ev.CurrencyType, ev.Production,
+			ev.PaymentMethod, ev.RefPayment, ev.ChargeID, ev.Outcome, storableText(ev.Detail)); err != nil {
 			return err
 		}
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
@@ -265,6 +266,25 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		return "", "", err
 	}
 	return dec.Outcome, dec.Detail, nil
+}
+
+// bodyColumns is what webhook_events keeps of body: the text, and nil; or,
+// when no text column can hold body, a readable copy of it and the exact
+// bytes, so that a verified webhook is always stored.
+func bodyColumns(body []byte) (text string, raw any) {
+	if storable(string(body)) {
+		return string(body), nil
+	}
+	return storableText(string(body)), body
+}
+
+// storableText is s with what no text column can hold (see storable)
+// replaced by U+FFFD.
+func storableText(s string) string {
+	if storable(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 // maskedRefs lists refs for a detail that is logged, each masked as an ID

@@ -31,6 +31,9 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 		delivery("T-7", "Aprobada", "150000.50", "D-2"),                                 // paid after the rejection
 		{Body: []byte(`{}`), TransactionID: "T-8", Status: "Aprobada", Currency: "COP"}, // no reference
 		delivery("T-9", "Aprobada", "150000.50", "D-7"),                                 // D-7 is not tracked yet: unmatched
+		// Bytes no PostgreSQL text holds: kept exactly all the same.
+		withBody(delivery("T-10", "Aprobada", "150000.50", "D-8"), "{\"name\":\"Jos\xe9\"}"),
+		{Body: []byte("{\"a\":\x00\xff}"), ParseError: "efipay: unparseable webhook: invalid character '\x00' \xff"},
 	}
 	// After D-7 is claimed.
 	later := []WebhookDelivery{
@@ -43,7 +46,7 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 		ctx := context.Background()
 		s := db.open(t, newClock(at))
 		var offers []Offer
-		for i := 1; i <= 6; i++ {
+		for _, i := range []int{1, 2, 3, 4, 5, 6, 8} {
 			offers = append(offers, offer(fmt.Sprintf("D-%d", i), "55555555"))
 		}
 		if _, err := s.Claim(ctx, ClaimRequest{Offers: offers}); err != nil {
@@ -78,8 +81,15 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 		dump(`SELECT c.ref_payment, e.kind, e.from_status, e.to_status, e.detail FROM charge_events e JOIN charges c ON c.id = e.charge_id
 			ORDER BY e.id`)
 		dump(`SELECT w.ref_payment, w.transaction_id, w.payment, w.state FROM writebacks w ORDER BY w.id`)
-		dump(`SELECT transaction_id, status, amount, outcome, detail, ref_payment, CASE WHEN charge_id IS NULL THEN 1 ELSE 0 END AS no_charge, body
-			FROM webhook_events ORDER BY id`)
+		dump(`SELECT transaction_id, status, amount, outcome, detail, ref_payment, CASE WHEN charge_id IS NULL THEN 1 ELSE 0 END AS no_charge, body,
+			body_raw FROM webhook_events ORDER BY id`)
+		var raws [][]byte
+		if err := s.read.Raw(`SELECT body_raw FROM webhook_events WHERE body_raw IS NOT NULL ORDER BY id`).Scan(&raws).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(raws) != 2 || string(raws[0]) != "{\"name\":\"Jos\xe9\"}" || string(raws[1]) != "{\"a\":\x00\xff}" {
+			t.Errorf("raw bodies: got %q, want the two bodies no text holds, exactly", raws)
+		}
 		dumps = append(dumps, b.String())
 
 		// Each write-back line names its own job.
@@ -91,8 +101,8 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 			JOIN writebacks w ON w.charge_id = c.id WHERE e.kind = 'writeback_enqueued' ORDER BY e.id`).Scan(&lines).Error; err != nil {
 			t.Fatal(err)
 		}
-		if len(lines) != 2 {
-			t.Fatalf("write-back lines %+v, want 2 (T-1 and T-7)", lines)
+		if len(lines) != 3 {
+			t.Fatalf("write-back lines %+v, want 3 (T-1, T-7 and T-10)", lines)
 		}
 		for _, l := range lines {
 			tx := l.Detail[strings.LastIndexByte(l.Detail, ' ')+1:]
@@ -105,6 +115,8 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 			"result T-9: " + models.OutcomeUnmatched,
 			"result T-9: " + models.OutcomeDuplicate,
 			"result T-3: " + models.OutcomeDuplicate,
+			"result T-10: " + models.OutcomeApplied,
+			"result : " + models.OutcomeUnparseable,
 			// The replay applied nothing; the rejection after it did.
 			"ref_payment=D-7 kind=webhook from_status=sent to_status=failed",
 		} {
@@ -119,4 +131,10 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 	if len(dumps) == 2 && dumps[0] != dumps[1] {
 		t.Errorf("the dialects differ:\n%s:\n%s\n%s:\n%s", testDBs[0].name, dumps[0], testDBs[1].name, dumps[1])
 	}
+}
+
+// withBody is d with body as its raw body.
+func withBody(d WebhookDelivery, body string) WebhookDelivery {
+	d.Body = []byte(body)
+	return d
 }

@@ -56,9 +56,9 @@ var settleCharges, settleSeen, settleUpdates, settleWritebacks, settleTimelines,
 			ON CONFLICT DO NOTHING RETURNING id, charge_id`
 		timelines[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
 			repeatList("(?, ?, ?, ?, ?, ?)", n)
-		events[n] = `INSERT INTO webhook_events (received_at, body, body_hash, transaction_id, status, amount,
+		events[n] = `INSERT INTO webhook_events (received_at, body, body_raw, body_hash, transaction_id, status, amount,
 			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail) VALUES ` +
-			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
+			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
 	}
 	return charges, seen, updates, writebacks, timelines, events
 }()
@@ -232,11 +232,12 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 		lines = lines[size*timelineColumns:]
 	}
 	err = inChunks(targets, func(size int, chunk []*settleTarget) error {
-		args := make([]any, 0, size*13)
+		args := make([]any, 0, size*14)
 		for _, t := range chunk {
 			d := t.w.d
-			args = append(args, s.timeArg(t.w.now), string(d.Body), PayloadHash(d.Body), d.TransactionID, d.Status,
-				d.Amount.String(), d.Currency, d.Production, d.PaymentMethod, t.c.RefPayment, t.c.ID, t.dec.Outcome, t.dec.Detail)
+			body, raw := bodyColumns(d.Body)
+			args = append(args, s.timeArg(t.w.now), body, raw, PayloadHash(d.Body), d.TransactionID, d.Status,
+				d.Amount.String(), d.Currency, d.Production, d.PaymentMethod, t.c.RefPayment, t.c.ID, t.dec.Outcome, storableText(t.dec.Detail))
 		}
 		return s.scanIDs(tx, settleEvents[size], args, byCharge, func(t *settleTarget, id int64) {
 			t.w.res = SettleResult{EventID: id, Outcome: t.dec.Outcome, Detail: t.dec.Detail, RefPayment: t.c.RefPayment, WritebackID: t.jobID}
