@@ -50,6 +50,35 @@ type PaymentRecorder interface {
 	RecordPayment(ctx context.Context, p Payment) error
 }
 
+// ReversalRecorder is the optional ability to write back that a payment the
+// ERP recorded through PaymentRecorder was reversed (Efipay's "Reversada"):
+// the debt is owed again. A source that records payments without it leaves
+// each reversal to the operator.
+type ReversalRecorder interface {
+	// RecordReversal records r in the ERP. It must be idempotent on
+	// r.TransactionID: reversing the same transaction twice has the effect
+	// of once, and reversing a payment the ERP never recorded changes
+	// nothing. It returns an error wrapping ErrUnavailable for a failure
+	// worth retrying, one wrapping ErrUnsupported when this reversal must be
+	// done by hand (the job then waits for the operator), and any other
+	// error for one that retrying will not fix.
+	RecordReversal(ctx context.Context, r Reversal) error
+}
+
+// CanReverse reports whether src (a Source or a PaymentRecorder) can write
+// reversals back: it implements ReversalRecorder and, when it has a
+// CanReverse method (an adapter whose reversal must be configured,
+// erp/guard), that says so.
+func CanReverse(src any) bool {
+	if _, ok := src.(ReversalRecorder); !ok {
+		return false
+	}
+	if c, ok := src.(interface{ CanReverse() bool }); ok {
+		return c.CanReverse()
+	}
+	return true
+}
+
 // Bounded is the optional promise that PendingCharges returns once ctx is
 // done even when the adapter behind it does not, and turns a panic into an
 // error: erp/guard makes it for every adapter. The core runs the call of a
@@ -166,5 +195,18 @@ type Payment struct {
 	PaidAt        time.Time
 	// Status is "paid" or "partially_paid".
 	Status        string
+	PaymentMethod string
+}
+
+// Reversal is what a reversal write-back tells the ERP: the payment of
+// TransactionID, recorded before with the same RefPayment, was reversed.
+type Reversal struct {
+	RefPayment string
+	IDNumber   string
+	// Amount and Currency are the reversed payment's.
+	Amount        decimal.Decimal
+	Currency      string
+	TransactionID string
+	ReversedAt    time.Time
 	PaymentMethod string
 }

@@ -244,7 +244,7 @@ func (h *adminHandler) getWebhook(c echo.Context) error {
 }
 
 // writebackStates are the states of a write-back job.
-var writebackStates = []string{models.WritebackPending, models.WritebackDone, models.WritebackCancelled}
+var writebackStates = []string{models.WritebackPending, models.WritebackNeedsOperator, models.WritebackDone, models.WritebackCancelled}
 
 // listWritebacks answers GET /admin/api/writebacks.
 func (h *adminHandler) listWritebacks(c echo.Context) error {
@@ -609,6 +609,7 @@ type writebackDTO struct {
 	RefPayment    string  `json:"ref_payment"`
 	ERPRef        *string `json:"erp_ref_payment"`
 	TransactionID string  `json:"transaction_id"`
+	Kind          string  `json:"kind"`
 	State         string  `json:"state"`
 	Attempts      int     `json:"attempts"`
 	NextAttemptAt string  `json:"next_attempt_at"`
@@ -623,7 +624,7 @@ type writebackDTO struct {
 
 func writebackFrom(w recauda.Writeback) writebackDTO {
 	out := writebackDTO{
-		ID: w.ID, RefPayment: w.RefPayment, TransactionID: w.TransactionID, State: w.State, Attempts: w.Attempts,
+		ID: w.ID, RefPayment: w.RefPayment, TransactionID: w.TransactionID, Kind: w.Kind, State: w.State, Attempts: w.Attempts,
 		NextAttemptAt: timestamp(w.NextAttemptAt), LastError: stringOrNil(w.LastError),
 		CreatedAt: timestamp(w.CreatedAt), UpdatedAt: timestamp(w.UpdatedAt), DoneAt: timestampOrNil(w.DoneAt),
 	}

@@ -140,7 +140,7 @@ var dashboardText = map[string]map[string]string{
 		"no":                       "No",
 		"body":                     "Cuerpo recibido",
 		"writebacks_title":         "Registro de pagos en el ERP",
-		"writebacks_intro":         "Cada pago aprobado se registra en el ERP; los fallidos se reintentan con espera creciente.",
+		"writebacks_intro":         "Cada pago aprobado, y cada reverso de uno, se registra en el ERP; los fallidos se reintentan con espera creciente. Un reverso que la fuente no sabe registrar espera al operador: hágalo en el ERP y cancele el registro.",
 		"no_writebacks":            "Sin registros.",
 		"attempts":                 "Intentos",
 		"next_attempt":             "Próximo intento",
@@ -191,6 +191,11 @@ var dashboardText = map[string]map[string]string{
 		"event_activated":          "Activado",
 		"event_webhook":            "Webhook",
 		"event_writeback_enqueued": "Registro en el ERP en cola",
+
+		// Reversals written back to the ERP.
+		"wb_needs_operator":              "Requiere al operador",
+		"wb_kind_reversal":               "Reverso",
+		"event_writeback_needs_operator": "Registro en el ERP: requiere al operador",
 	},
 	langEN: {
 		"skip":                     "Skip to content",
@@ -310,7 +315,7 @@ var dashboardText = map[string]map[string]string{
 		"no":                       "No",
 		"body":                     "Body received",
 		"writebacks_title":         "Payments written back to the ERP",
-		"writebacks_intro":         "Every approved payment is recorded in the ERP; failures are retried with growing waits.",
+		"writebacks_intro":         "Every approved payment, and every reversal of one, is recorded in the ERP; failures are retried with growing waits. A reversal the source cannot record waits for the operator: do it in the ERP, then cancel the job.",
 		"no_writebacks":            "No write-backs.",
 		"attempts":                 "Attempts",
 		"next_attempt":             "Next attempt",
@@ -361,6 +366,11 @@ var dashboardText = map[string]map[string]string{
 		"event_activated":          "Activated",
 		"event_webhook":            "Webhook",
 		"event_writeback_enqueued": "ERP write-back queued",
+
+		// Reversals written back to the ERP.
+		"wb_needs_operator":              "Needs the operator",
+		"wb_kind_reversal":               "Reversal",
+		"event_writeback_needs_operator": "ERP write-back needs the operator",
 	},
 }
 

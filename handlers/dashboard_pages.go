@@ -625,6 +625,8 @@ type writebacksView struct {
 type writebackRowView struct {
 	ID, Ref, RefURL, TransactionID, State, StateLabel, Attempts, NextAttempt, LastError, Amount, Done string
 	RetryURL, CancelURL                                                                               string
+	// KindLabel names a job that is not a payment (a reversal).
+	KindLabel string
 }
 
 // writebacks answers GET /admin/writebacks: the queue, newest first.
@@ -659,7 +661,12 @@ func newWritebackRow(tr translator, w recauda.Writeback) writebackRowView {
 	}
 	if w.State == models.WritebackPending {
 		v.NextAttempt = tr.when(&w.NextAttemptAt)
+	}
+	if w.State == models.WritebackPending || w.State == models.WritebackNeedsOperator {
 		v.CancelURL = dashPrefix + "/writebacks/" + id + "/cancel"
+	}
+	if w.Kind == models.WritebackReversal {
+		v.KindLabel = tr.label("wb_kind", w.Kind)
 	}
 	if w.State != models.WritebackDone {
 		v.RetryURL = dashPrefix + "/writebacks/" + id + "/retry"

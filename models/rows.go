@@ -131,6 +131,17 @@ const (
 	WritebackPending   = "pending"
 	WritebackDone      = "done"
 	WritebackCancelled = "cancelled"
+	// WritebackNeedsOperator is a job the bridge cannot deliver: the ERP
+	// source cannot record it (a reversal without a way to write it back).
+	// No worker takes it; the operator does it in the ERP and cancels the
+	// job, or configures the source and retries it.
+	WritebackNeedsOperator = "needs_operator"
+)
+
+// What a write-back job records in the ERP.
+const (
+	WritebackPayment  = "payment"
+	WritebackReversal = "reversal"
 )
 
 // WritebackRow is a payment to record in the ERP, retried until done or
@@ -140,7 +151,9 @@ type WritebackRow struct {
 	ChargeID      int64
 	RefPayment    string
 	TransactionID string
-	// Payment is the erp.Payment to deliver, as JSON.
+	// Kind is WritebackPayment or WritebackReversal.
+	Kind string
+	// Payment is the erp.Payment (or erp.Reversal) to deliver, as JSON.
 	Payment       string
 	State         string
 	Attempts      int

@@ -190,9 +190,17 @@ type Writeback struct {
 	Readable bool
 }
 
-// NewWriteback decodes the payment of job w.
+// NewWriteback decodes the payment of job w. A reversal's Delivery is the
+// payment it undoes, with status reversed.
 func NewWriteback(w store.Writeback) Writeback {
 	out := Writeback{Writeback: w}
+	if w.Kind == models.WritebackReversal {
+		var r erp.Reversal
+		out.Readable = json.Unmarshal(w.Payment, &r) == nil
+		out.Delivery = erp.Payment{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Amount: r.Amount, Currency: r.Currency,
+			TransactionID: r.TransactionID, PaidAt: r.ReversedAt, Status: models.StatusReversed, PaymentMethod: r.PaymentMethod}
+		return out
+	}
 	out.Readable = json.Unmarshal(w.Payment, &out.Delivery) == nil
 	return out
 }

@@ -107,6 +107,7 @@ func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) s
 			zero := decimal.Zero
 			d := applied(models.StatusReversed, "payment reversed; the debt is owed again")
 			d.PaidAmount, d.OfferNow = &zero, true
+			d.Writeback, d.WritebackKind = s.reversalWriteback(c, ev, now), models.WritebackReversal
 			return d
 		}
 		if c.Status == models.StatusReversed && sameTx {
@@ -150,6 +151,28 @@ func (s *Service) writeback(c store.ChargeState, ev *efipay.Event, status string
 	})
 	if err != nil {
 		s.log.Error("encoding write-back", "ref_payment", ref, "id_number", redact.ID(c.IDNumber), "error", err)
+		return nil
+	}
+	return b
+}
+
+// reversalWriteback is the job payload that undoes the payment c recorded
+// (the amount it was paid), or nil when the source records no payments: then
+// there is nothing in the ERP to undo.
+func (s *Service) reversalWriteback(c store.ChargeState, ev *efipay.Event, now time.Time) []byte {
+	if !s.canRecord {
+		return nil
+	}
+	ref := c.RefPayment
+	if c.ParentRef != "" {
+		ref = c.ParentRef
+	}
+	b, err := json.Marshal(erp.Reversal{
+		RefPayment: ref, IDNumber: c.IDNumber, Amount: c.PaidAmount, Currency: c.Currency,
+		TransactionID: ev.TransactionID, ReversedAt: now, PaymentMethod: ev.PaymentMethod,
+	})
+	if err != nil {
+		s.log.Error("encoding reversal write-back", "ref_payment", ref, "id_number", redact.ID(c.IDNumber), "error", err)
 		return nil
 	}
 	return b

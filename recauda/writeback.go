@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"recauda-bridge/erp"
+	"recauda-bridge/models"
 	"recauda-bridge/redact"
 	"recauda-bridge/store"
 )
@@ -78,8 +79,11 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 // erp.PaymentRecorder.RecordPayment must be idempotent on the transaction ID,
 // which every job carries.
 type Worker struct {
-	store  *store.Store
-	rec    erp.PaymentRecorder
+	store *store.Store
+	rec   erp.PaymentRecorder
+	// rev records reversals; nil when the source cannot, and a reversal job
+	// then waits for the operator (needs_operator).
+	rev    erp.ReversalRecorder
 	cfg    WorkerConfig
 	now    func() time.Time
 	log    *slog.Logger
@@ -90,7 +94,9 @@ type Worker struct {
 // NewWorker wires a Worker. rec is nil when the ERP source cannot record
 // payments; such a Worker does nothing (Run returns at once): the webhook
 // side enqueues no jobs for such a source. A rec that reports CanRecord()
-// false is treated the same way.
+// false is treated the same way. When rec is also an erp.ReversalRecorder
+// (and erp.CanReverse says so) it records reversals too; otherwise each
+// reversal job is handed to the operator.
 func NewWorker(st *store.Store, rec erp.PaymentRecorder, cfg WorkerConfig, now func() time.Time, log *slog.Logger) *Worker {
 	if c, ok := rec.(interface{ CanRecord() bool }); ok && !c.CanRecord() {
 		rec = nil
@@ -101,10 +107,14 @@ func NewWorker(st *store.Store, rec erp.PaymentRecorder, cfg WorkerConfig, now f
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{
+	w := &Worker{
 		store: st, rec: rec, cfg: cfg.withDefaults(), now: now, log: log,
 		jitter: rand.Float64, kick: make(chan struct{}, 1),
 	}
+	if rev, ok := rec.(erp.ReversalRecorder); ok && erp.CanReverse(rec) {
+		w.rev = rev
+	}
+	return w
 }
 
 // Kick tells the worker a job was just enqueued, so it looks now instead of
@@ -181,19 +191,25 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	return true, w.deliver(context.WithoutCancel(ctx), job)
 }
 
-// deliver records job's payment in the ERP and stores the outcome.
+// deliver records job's payment (or reversal) in the ERP and stores the
+// outcome.
 func (w *Worker) deliver(ctx context.Context, job store.Writeback) error {
 	attempt := job.Attempts + 1
-	p, err := decodeWritebackPayment(job)
+	call, idNumber, erpRef, err := w.delivery(job)
 	if err != nil {
 		cause := fmt.Sprintf("the job's payment cannot be decoded (%v); it needs an operator: retrying will not fix it, cancel the job", err)
 		w.log.ErrorContext(ctx, "write-back undeliverable", "writeback_id", job.ID, "ref_payment", job.RefPayment,
-			"transaction_id", job.TransactionID, "attempt", attempt, "cause", cause)
+			"transaction_id", job.TransactionID, "kind", job.Kind, "attempt", attempt, "cause", cause)
 		return w.fail(ctx, job, cause, w.cfg.MaxBackoff)
+	}
+	if call == nil {
+		cause := fmt.Sprintf("the ERP source cannot record reversals: reverse payment %s of %s in the ERP, then cancel this job; "+
+			"or configure the source's reversal write-back, restart and retry it", job.TransactionID, erpRef)
+		return w.hold(ctx, job, attempt, cause)
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, w.cfg.CallTimeout)
-	err = w.rec.RecordPayment(callCtx, p)
+	err = call(callCtx)
 	cancel()
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
@@ -204,8 +220,12 @@ func (w *Worker) deliver(ctx context.Context, job store.Writeback) error {
 			return fmt.Errorf("recauda: write-back #%d recorded in the ERP but not in the queue: %w", job.ID, err)
 		}
 		w.log.InfoContext(ctx, "write-back done", "writeback_id", job.ID, "ref_payment", job.RefPayment,
-			"transaction_id", job.TransactionID, "attempt", attempt)
+			"transaction_id", job.TransactionID, "kind", job.Kind, "attempt", attempt)
 		return nil
+	}
+	if job.Kind == models.WritebackReversal && errors.Is(err, erp.ErrUnsupported) {
+		// The source says this reversal must be done by hand.
+		return w.hold(ctx, job, attempt, maskIDNumber(err.Error(), idNumber))
 	}
 
 	delay := w.cfg.MaxBackoff
@@ -214,9 +234,48 @@ func (w *Worker) deliver(ctx context.Context, job store.Writeback) error {
 	}
 	cause := err.Error()
 	w.log.WarnContext(ctx, "write-back failed", "writeback_id", job.ID, "ref_payment", job.RefPayment,
-		"transaction_id", job.TransactionID, "id_number", redact.ID(p.IDNumber), "attempt", attempt,
-		"retry_in", delay.String(), "cause", maskIDNumber(cause, p.IDNumber))
+		"transaction_id", job.TransactionID, "kind", job.Kind, "id_number", redact.ID(idNumber), "attempt", attempt,
+		"retry_in", delay.String(), "cause", maskIDNumber(cause, idNumber))
 	return w.fail(ctx, job, cause, delay)
+}
+
+// delivery is the ERP call job makes, the customer's ID number (for
+// masking) and the ERP's ref; a nil call means the source cannot record this
+// kind of job.
+func (w *Worker) delivery(job store.Writeback) (call func(context.Context) error, idNumber, erpRef string, err error) {
+	if job.Kind == models.WritebackReversal {
+		r, err := decodeWritebackReversal(job)
+		if err != nil {
+			return nil, "", "", err
+		}
+		if w.rev == nil {
+			return nil, r.IDNumber, r.RefPayment, nil
+		}
+		return func(ctx context.Context) error { return w.rev.RecordReversal(ctx, r) }, r.IDNumber, r.RefPayment, nil
+	}
+	p, err := decodeWritebackPayment(job)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return func(ctx context.Context) error { return w.rec.RecordPayment(ctx, p) }, p.IDNumber, p.RefPayment, nil
+}
+
+// hold hands job to the operator: no retry will deliver it.
+func (w *Worker) hold(ctx context.Context, job store.Writeback, attempt int, cause string) error {
+	w.log.ErrorContext(ctx, "write-back needs the operator", "writeback_id", job.ID, "ref_payment", job.RefPayment,
+		"transaction_id", job.TransactionID, "kind", job.Kind, "attempt", attempt, "cause", cause)
+	sctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
+	defer cancel()
+	err := w.store.HoldWriteback(sctx, job.ID, cause)
+	if errors.Is(err, store.ErrConflict) {
+		w.log.InfoContext(ctx, "write-back changed while in flight; not handed to the operator", "writeback_id", job.ID,
+			"ref_payment", job.RefPayment)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("recauda: write-back #%d: %w", job.ID, err)
+	}
+	return nil
 }
 
 // fail stores a failed attempt; the job is due again after delay.
@@ -257,6 +316,28 @@ func decodeWritebackPayment(job store.Writeback) (erp.Payment, error) {
 		return p, errors.New("no transaction id")
 	}
 	return p, nil
+}
+
+// decodeWritebackReversal reads the reversal a job carries, filled from the
+// job like a payment.
+func decodeWritebackReversal(job store.Writeback) (erp.Reversal, error) {
+	var r erp.Reversal
+	if len(job.Payment) == 0 {
+		return r, errors.New("empty payload")
+	}
+	if err := json.Unmarshal(job.Payment, &r); err != nil {
+		return r, err
+	}
+	if r.TransactionID == "" {
+		r.TransactionID = job.TransactionID
+	}
+	if r.RefPayment == "" {
+		r.RefPayment = job.RefPayment
+	}
+	if r.TransactionID == "" {
+		return r, errors.New("no transaction id")
+	}
+	return r, nil
 }
 
 // retryableWriteback says whether err is worth retrying soon: the ERP was unavailable

@@ -629,3 +629,50 @@ func (s *Store) LedgerRecordPayment(ctx context.Context, p erp.Payment) (found b
 	}
 	return found, nil
 }
+
+// LedgerRecordReversal undoes the payment r.TransactionID recorded against
+// charge r.RefPayment: the payment is marked reversed, its amount leaves the
+// paid amount, and a paid charge is open again, so the debt is offered
+// again (a cancelled one stays cancelled). Reversing it again, or reversing
+// a payment the ledger never recorded, changes nothing. found is false, and
+// nothing is written, when the ledger has no charge r.RefPayment.
+func (s *Store) LedgerRecordReversal(ctx context.Context, r erp.Reversal) (found bool, err error) {
+	const op = "store: record ledger reversal"
+	now := s.now()
+	err = s.writeTx(ctx, func(tx *gorm.DB) error {
+		c, err := s.lockLedger(tx, r.RefPayment)
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		var pays []models.LedgerPaymentRow
+		if err := tx.Where("ref_payment = ? AND transaction_id = ? AND status <> ?",
+			c.RefPayment, r.TransactionID, models.StatusReversed).Limit(1).Find(&pays).Error; err != nil {
+			return err
+		}
+		if len(pays) == 0 {
+			return nil // reversed before, or never recorded
+		}
+		if err := tx.Exec(`UPDATE ledger_payments SET status = ? WHERE id = ?`, models.StatusReversed, pays[0].ID).Error; err != nil {
+			return err
+		}
+		paid := decimal.Max(c.PaidAmount.Sub(pays[0].Amount), decimal.Zero)
+		status := c.Status
+		if status == models.LedgerPaid && paid.LessThan(c.Amount) {
+			status = models.LedgerOpen
+		}
+		if paid.IsZero() {
+			return tx.Exec(`UPDATE ledger_charges SET paid_amount = ?, paid_at = NULL, transaction_id = '', status = ?,
+				updated_at = ? WHERE id = ?`, paid.String(), status, now, c.ID).Error
+		}
+		return tx.Exec(`UPDATE ledger_charges SET paid_amount = ?, status = ?, updated_at = ? WHERE id = ?`,
+			paid.String(), status, now, c.ID).Error
+	})
+	if err != nil {
+		return false, translate(op, err)
+	}
+	return found, nil
+}

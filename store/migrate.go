@@ -382,6 +382,45 @@ var migrations = []migration{
 			`ALTER TABLE webhook_events ADD COLUMN body_raw BYTEA`,
 		},
 	},
+	{
+		version: 8,
+		name:    "write-back jobs of reversals",
+		// A reversal job carries the same (ref, transaction) as the payment
+		// it undoes, so the kind joins the unique key. SQLite cannot drop a
+		// table's UNIQUE constraint: the table is copied; nothing references it.
+		sqlite: []string{
+			`CREATE TABLE writebacks_new (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				charge_id INTEGER NOT NULL REFERENCES charges (id) ON DELETE CASCADE,
+				ref_payment TEXT NOT NULL,
+				transaction_id TEXT NOT NULL,
+				kind TEXT NOT NULL DEFAULT 'payment',
+				payment TEXT NOT NULL,
+				state TEXT NOT NULL,
+				attempts INTEGER NOT NULL DEFAULT 0,
+				next_attempt_at DATETIME NOT NULL,
+				leased_until DATETIME,
+				last_error TEXT NOT NULL DEFAULT '',
+				created_at DATETIME NOT NULL,
+				updated_at DATETIME NOT NULL,
+				done_at DATETIME,
+				UNIQUE (ref_payment, transaction_id, kind)
+			)`,
+			`INSERT INTO writebacks_new (id, charge_id, ref_payment, transaction_id, payment, state, attempts,
+				next_attempt_at, leased_until, last_error, created_at, updated_at, done_at)
+				SELECT id, charge_id, ref_payment, transaction_id, payment, state, attempts,
+				next_attempt_at, leased_until, last_error, created_at, updated_at, done_at FROM writebacks`,
+			`DROP TABLE writebacks`,
+			`ALTER TABLE writebacks_new RENAME TO writebacks`,
+			`CREATE INDEX idx_writebacks_due ON writebacks (state, next_attempt_at)`,
+			`CREATE INDEX idx_writebacks_charge ON writebacks (charge_id)`,
+		},
+		postgres: []string{
+			`ALTER TABLE writebacks ADD COLUMN kind TEXT NOT NULL DEFAULT 'payment'`,
+			`ALTER TABLE writebacks DROP CONSTRAINT writebacks_ref_payment_transaction_id_key`,
+			`ALTER TABLE writebacks ADD CONSTRAINT writebacks_ref_payment_transaction_id_kind_key UNIQUE (ref_payment, transaction_id, kind)`,
+		},
+	},
 }
 
 // dueDatesMigration names the step that added charges' due_date and

@@ -74,6 +74,17 @@ type Decision struct {
 	OfferNow bool
 	// Writeback, when set, is the JSON payment to deliver to the ERP.
 	Writeback []byte
+	// WritebackKind is what Writeback records: models.WritebackPayment
+	// ("" means it) or WritebackReversal (Writeback is then an erp.Reversal).
+	WritebackKind string
+}
+
+// writebackKind is the kind of the job dec queues.
+func (dec Decision) writebackKind() string {
+	if dec.WritebackKind == "" {
+		return models.WritebackPayment
+	}
+	return dec.WritebackKind
 }
 
 // Decide turns an event and the current charge into a Decision. It runs
@@ -246,12 +257,12 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	const event = "(?, ?, ?, ?, ?, ?)"
 	values, events := event, []any{c.ID, "webhook", c.Status, to, line, now}
 	if dec.Writeback != nil {
-		// A job for this (ref, transaction) already queued stays as it is.
+		// A job for this (ref, transaction, kind) already queued stays as it is.
 		var jobID int64
-		err := s.insertReturningID(tx, &jobID, `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state,
-			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, ?)
+		err := s.insertReturningID(tx, &jobID, `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, kind, payment, state,
+			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`,
-			c.ID, c.RefPayment, d.TransactionID, string(dec.Writeback), models.WritebackPending, now, now, now)
+			c.ID, c.RefPayment, d.TransactionID, dec.writebackKind(), string(dec.Writeback), models.WritebackPending, now, now, now)
 		switch {
 		case errors.Is(err, errNoRow):
 		case err != nil:
@@ -259,7 +270,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		default:
 			res.WritebackID = jobID
 			values += ", " + event
-			events = append(events, c.ID, "writeback_enqueued", to, to, writebackLine(jobID, d.TransactionID), now)
+			events = append(events, c.ID, "writeback_enqueued", to, to, writebackLine(jobID, d.TransactionID, dec.writebackKind()), now)
 		}
 	}
 	if err := s.txExec(tx, `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES `+values, events...); err != nil {
@@ -352,6 +363,9 @@ func webhookLine(d WebhookDelivery, dec Decision) string {
 }
 
 // writebackLine is the timeline entry of a write-back job queued.
-func writebackLine(jobID int64, transactionID string) string {
+func writebackLine(jobID int64, transactionID, kind string) string {
+	if kind == models.WritebackReversal {
+		return fmt.Sprintf("write-back #%d queued for the reversal of transaction %s", jobID, transactionID)
+	}
 	return fmt.Sprintf("write-back #%d queued for transaction %s", jobID, transactionID)
 }

@@ -106,7 +106,7 @@ func TestSettleWritesAlikeOnEachDialect(t *testing.T) {
 		}
 		for _, l := range lines {
 			tx := l.Detail[strings.LastIndexByte(l.Detail, ' ')+1:]
-			if want := writebackLine(l.Job, tx); l.Detail != want {
+			if want := writebackLine(l.Job, tx, models.WritebackPayment); l.Detail != want {
 				t.Errorf("timeline says %q, want %q", l.Detail, want)
 			}
 		}

@@ -51,8 +51,8 @@ var settleCharges, settleSeen, settleUpdates, settleWritebacks, settleTimelines,
 			transaction_id = COALESCE(v.column6, charges.transaction_id),
 			offer_after = COALESCE(v.column7, charges.offer_after)
 			FROM (VALUES ` + repeatList("(?, ?, ?, ?, ?, ?, ?)", n) + `) AS v WHERE charges.id = v.column1`
-		writebacks[n] = `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, payment, state,
-			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ` + repeatList("(?, ?, ?, ?, '"+models.WritebackPending+"', 0, ?, '', ?, ?)", n) + `
+		writebacks[n] = `INSERT INTO writebacks (charge_id, ref_payment, transaction_id, kind, payment, state,
+			attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ` + repeatList("(?, ?, ?, ?, ?, '"+models.WritebackPending+"', 0, ?, '', ?, ?)", n) + `
 			ON CONFLICT DO NOTHING RETURNING id, charge_id`
 		timelines[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
 			repeatList("(?, ?, ?, ?, ?, ?)", n)
@@ -203,13 +203,13 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 	if err != nil {
 		return err
 	}
-	// A job for this (ref, transaction) already queued stays as it is: no
-	// row comes back for it.
+	// A job for this (ref, transaction, kind) already queued stays as it
+	// is: no row comes back for it.
 	err = inChunks(queued, func(size int, chunk []*settleTarget) error {
-		args := make([]any, 0, size*7)
+		args := make([]any, 0, size*8)
 		for _, t := range chunk {
 			at := s.timeArg(t.w.now)
-			args = append(args, t.c.ID, t.c.RefPayment, t.w.d.TransactionID, string(t.dec.Writeback), at, at, at)
+			args = append(args, t.c.ID, t.c.RefPayment, t.w.d.TransactionID, t.dec.writebackKind(), string(t.dec.Writeback), at, at, at)
 		}
 		return s.scanIDs(tx, settleWritebacks[size], args, byCharge, func(t *settleTarget, id int64) { t.jobID = id })
 	})
@@ -221,7 +221,7 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 		at, to := s.timeArg(t.w.now), t.dec.statusAfter(t.c)
 		lines = append(lines, t.c.ID, "webhook", t.c.Status, to, webhookLine(t.w.d, t.dec), at)
 		if t.jobID != 0 {
-			lines = append(lines, t.c.ID, "writeback_enqueued", to, to, writebackLine(t.jobID, t.w.d.TransactionID), at)
+			lines = append(lines, t.c.ID, "writeback_enqueued", to, to, writebackLine(t.jobID, t.w.d.TransactionID, t.dec.writebackKind()), at)
 		}
 	}
 	const timelineColumns = 6

@@ -24,9 +24,13 @@ type Writeback struct {
 	ChargeID      int64
 	RefPayment    string
 	TransactionID string
-	// Payment is the erp.Payment to deliver, as JSON.
+	// Kind is models.WritebackPayment or WritebackReversal.
+	Kind string
+	// Payment is the erp.Payment to deliver (an erp.Reversal for a
+	// reversal), as JSON.
 	Payment []byte
-	// State is models.WritebackPending, WritebackDone or WritebackCancelled.
+	// State is models.WritebackPending, WritebackDone, WritebackCancelled
+	// or WritebackNeedsOperator.
 	State string
 	// Attempts counts deliveries tried, the successful one included.
 	Attempts      int
@@ -40,7 +44,7 @@ type Writeback struct {
 // writebackFromRow converts a database row to what callers see.
 func writebackFromRow(r models.WritebackRow) Writeback {
 	return Writeback{
-		ID: r.ID, ChargeID: r.ChargeID, RefPayment: r.RefPayment, TransactionID: r.TransactionID,
+		ID: r.ID, ChargeID: r.ChargeID, RefPayment: r.RefPayment, TransactionID: r.TransactionID, Kind: r.Kind,
 		Payment: []byte(r.Payment), State: r.State, Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt,
 		LastError: r.LastError, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DoneAt: r.DoneAt,
 	}
@@ -51,7 +55,8 @@ func writebackFromRow(r models.WritebackRow) Writeback {
 // now+leaseFor: no other caller gets it before then. If the holder dies, the
 // job is handed out again once the lease expires, so work is never lost, but
 // a delivery may repeat. It returns an error wrapping ErrNotFound when no job
-// is due.
+// is due. A reversal is not due while the payment it undoes still waits to
+// be delivered (waitsForPayment): the ERP must see them in that order.
 //
 // On SQLite the select and the update are one write transaction, and the
 // store has a single writer. On PostgreSQL the select takes the row with FOR
@@ -67,7 +72,7 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	// An idle queue is what most polls find: a read tells it, so that it
 	// costs no write transaction (on SQLite each one also empties the cache
 	// of tracked refs that keeps lookups off the database).
-	const isDue = "state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?)"
+	const isDue = "state = ? AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until < ?) AND NOT " + waitsForPayment
 	var due []int64
 	if err := s.read.WithContext(ctx).Model(&models.WritebackRow{}).
 		Where(isDue, models.WritebackPending, now, now).
@@ -105,6 +110,13 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	return writebackFromRow(row), nil
 }
 
+// waitsForPayment is true for a reversal job whose payment job (same ref and
+// transaction) has not reached the ERP yet and may still: reversing first
+// and recording the payment after would leave the ERP saying paid.
+const waitsForPayment = `(writebacks.kind = '` + models.WritebackReversal + `' AND EXISTS (SELECT 1 FROM writebacks p
+	WHERE p.ref_payment = writebacks.ref_payment AND p.transaction_id = writebacks.transaction_id
+	AND p.kind = '` + models.WritebackPayment + `' AND p.state IN ('` + models.WritebackPending + `', '` + models.WritebackNeedsOperator + `')))`
+
 // CompleteWriteback records that job id reached the ERP: state done, one
 // more attempt, lease released, and "writeback_done" on the charge's
 // timeline. A job already done is left as it is. A job the operator
@@ -126,7 +138,11 @@ func (s *Store) CompleteWriteback(ctx context.Context, id int64) error {
 			models.WritebackDone, now, now, id).Error; err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("write-back #%d: payment %s recorded in the ERP on attempt %d", id, row.TransactionID, row.Attempts+1)
+		what := "payment"
+		if row.Kind == models.WritebackReversal {
+			what = "reversal of payment"
+		}
+		detail := fmt.Sprintf("write-back #%d: %s %s recorded in the ERP on attempt %d", id, what, row.TransactionID, row.Attempts+1)
 		if row.State == models.WritebackCancelled {
 			detail += " (it was cancelled while in flight)"
 		}
@@ -165,6 +181,34 @@ func (s *Store) FailWriteback(ctx context.Context, id int64, cause string, next 
 	return writebackError(op, err)
 }
 
+// HoldWriteback records that job id cannot be delivered without the
+// operator: it becomes needs_operator, with one more attempt, cause as
+// last_error, the lease released and "writeback_needs_operator" on the
+// timeline. No worker takes it again until RetryWriteback. A job no longer
+// pending is not touched: ErrConflict. Unknown id: ErrNotFound.
+func (s *Store) HoldWriteback(ctx context.Context, id int64, cause string) error {
+	const op = "store: hold write-back"
+	now := s.now()
+	cause = truncateRunes(cause, maxWritebackError)
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		row, err := s.lockWriteback(tx, id)
+		if err != nil {
+			return err
+		}
+		if row.State != models.WritebackPending {
+			return fmt.Errorf("write-back #%d is %s: %w", id, row.State, ErrConflict)
+		}
+		if err := tx.Exec(`UPDATE writebacks SET state = ?, attempts = attempts + 1, last_error = ?,
+			leased_until = NULL, updated_at = ? WHERE id = ?`,
+			models.WritebackNeedsOperator, cause, now, id).Error; err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("write-back #%d needs the operator: %s", id, cause)
+		return writebackEvent(tx, row.ChargeID, "writeback_needs_operator", detail, now)
+	})
+	return writebackError(op, err)
+}
+
 // DueWritebackAt returns when the next pending job can be leased: the
 // earliest next_attempt_at, or the end of its lease when a worker holds it
 // longer. ok is false when nothing is pending. The time may be in the past:
@@ -177,13 +221,13 @@ func (s *Store) DueWritebackAt(ctx context.Context) (due time.Time, ok bool, err
 	// never for an expression.
 	var free []models.WritebackRow
 	if err := db.Select("next_attempt_at").
-		Where("state = ? AND (leased_until IS NULL OR leased_until <= next_attempt_at)", models.WritebackPending).
+		Where("state = ? AND (leased_until IS NULL OR leased_until <= next_attempt_at) AND NOT "+waitsForPayment, models.WritebackPending).
 		Order("next_attempt_at").Limit(1).Find(&free).Error; err != nil {
 		return time.Time{}, false, translate(op, err)
 	}
 	var held []models.WritebackRow
 	if err := db.Select("leased_until").
-		Where("state = ? AND leased_until > next_attempt_at", models.WritebackPending).
+		Where("state = ? AND leased_until > next_attempt_at AND NOT "+waitsForPayment, models.WritebackPending).
 		Order("leased_until").Limit(1).Find(&held).Error; err != nil {
 		return time.Time{}, false, translate(op, err)
 	}
@@ -249,8 +293,8 @@ func (s *Store) GetWriteback(ctx context.Context, id int64) (Writeback, error) {
 }
 
 // RetryWriteback makes job id due now, for an operator who fixed the cause:
-// a pending job is moved ahead of its back-off, a cancelled one is pending
-// again; its lease is released either way and "writeback_retry" goes on the
+// a pending job is moved ahead of its back-off, a cancelled one or one that
+// needs the operator is pending again; its lease is released either way and "writeback_retry" goes on the
 // timeline. Attempts and the last error are kept. A done job cannot be
 // retried: ErrConflict. Unknown id: ErrNotFound.
 //
@@ -285,8 +329,8 @@ func (s *Store) RetryWriteback(ctx context.Context, id int64) (Writeback, error)
 	return writebackFromRow(row), nil
 }
 
-// CancelWriteback stops job id from being tried again: pending becomes
-// cancelled, with "writeback_cancelled" on the timeline. Cancelling a
+// CancelWriteback stops job id from being tried again: pending (or
+// needs_operator, once the operator did it in the ERP) becomes cancelled, with "writeback_cancelled" on the timeline. Cancelling a
 // cancelled job changes nothing. A done job cannot be cancelled: ErrConflict.
 // Unknown id: ErrNotFound. A delivery already in flight still finishes; if it
 // succeeds the job becomes done (see CompleteWriteback).

@@ -65,7 +65,38 @@ func Static(m map[string][]erp.Charge) func(context.Context, string) ([]erp.Char
 	}
 }
 
+// ReversingSource is a Source that also records reversals, like an ERP that
+// accepts both write-backs.
+type ReversingSource struct {
+	Source
+	RecordReversalFunc func(ctx context.Context, r erp.Reversal) error
+
+	revMu    sync.Mutex
+	reversed []erp.Reversal
+}
+
+// RecordReversal calls RecordReversalFunc (nil: accept) and keeps r.
+func (s *ReversingSource) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if s.RecordReversalFunc != nil {
+		if err := s.RecordReversalFunc(ctx, r); err != nil {
+			return err
+		}
+	}
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
+	s.reversed = append(s.reversed, r)
+	return nil
+}
+
+// Reversed returns the reversals recorded so far.
+func (s *ReversingSource) Reversed() []erp.Reversal {
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
+	return append([]erp.Reversal(nil), s.reversed...)
+}
+
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*ReversingSource)(nil)
 )

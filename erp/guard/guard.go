@@ -10,7 +10,7 @@
 //	src := guard.New(adapter, guard.Options{Name: "file", CacheTTL: 30 * time.Second, Metrics: metrics, Logger: log})
 //
 // A guard forwards the optional abilities (erp.PaymentRecorder,
-// erp.HealthChecker) of what it wraps, answering erp.ErrUnsupported when the
+// erp.ReversalRecorder, erp.HealthChecker) of what it wraps, answering erp.ErrUnsupported when the
 // wrapped source lacks them, so the core never needs to unwrap it.
 package guard
 
@@ -106,9 +106,10 @@ type Source struct {
 }
 
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )
 
 // New wraps src. Zero fields of opts take the defaults documented on Options.
@@ -181,6 +182,12 @@ func (s *Source) CanRecord() bool {
 		return c.CanRecord()
 	}
 	return true
+}
+
+// CanReverse reports whether RecordReversal can do anything: the wrapped
+// source records payments and reversals (erp.CanReverse).
+func (s *Source) CanReverse() bool {
+	return s.CanRecord() && erp.CanReverse(s.src)
 }
 
 // PendingCharges answers from the cache when it can; otherwise it asks the
@@ -339,6 +346,30 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	s.metrics.count(opRecordPayment, classify(err))
 	if err != nil {
 		return s.wrap("record payment", err)
+	}
+	return nil
+}
+
+// RecordReversal forwards r to the wrapped source and drops the customer's
+// cached lookup, in which the reversed charge is missing. It answers
+// erp.ErrUnsupported when CanReverse is false. Like RecordPayment, it does
+// not go through the circuit breaker.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	rev, ok := s.src.(erp.ReversalRecorder)
+	if !ok || !s.CanReverse() {
+		return fmt.Errorf("erp source %s: record reversal: %w", s.name, erp.ErrUnsupported)
+	}
+	if s.cache != nil {
+		s.cache.invalidate(r.IDNumber)
+	}
+	s.group.Forget(r.IDNumber)
+
+	start := time.Now()
+	err := rev.RecordReversal(ctx, r)
+	s.metrics.observe(opRecordReversal, time.Since(start))
+	s.metrics.count(opRecordReversal, classify(err))
+	if err != nil {
+		return s.wrap("record reversal", err)
 	}
 	return nil
 }

@@ -75,11 +75,12 @@ type op int
 const (
 	opPendingCharges op = iota
 	opRecordPayment
+	opRecordReversal
 	opCheck
 	numOps
 )
 
-var opNames = [numOps]string{"pending_charges", "record_payment", "check"}
+var opNames = [numOps]string{"pending_charges", "record_payment", "record_reversal", "check"}
 
 type result int
 

@@ -6,7 +6,8 @@
 // Payments the webhooks record are written back into the same ledger, so the
 // loop is complete: a paid charge is no longer offered, a partially paid one
 // is offered for its balance (amount − paid), which is what the lookup's
-// derived-balance scheme expects of an ERP.
+// derived-balance scheme expects of an ERP; a reversed payment is undone and
+// its charge offered again.
 //
 // The source only reads and writes through LedgerStore, which the store
 // implements; it holds no state of its own.
@@ -32,6 +33,11 @@ type LedgerStore interface {
 	// (p.RefPayment, p.TransactionID). found is false, with a nil error and
 	// nothing written, when the ledger has no charge p.RefPayment.
 	LedgerRecordPayment(ctx context.Context, p erp.Payment) (found bool, err error)
+	// LedgerRecordReversal undoes the payment r.TransactionID of charge
+	// r.RefPayment, idempotent on it, and reopens a paid charge; a payment
+	// never recorded changes nothing. found is false, with a nil error and
+	// nothing written, when the ledger has no charge r.RefPayment.
+	LedgerRecordReversal(ctx context.Context, r erp.Reversal) (found bool, err error)
 	// Ping returns nil when the database answers.
 	Ping(ctx context.Context) error
 }
@@ -75,6 +81,23 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	return nil
 }
 
+// RecordReversal undoes the payment of r.TransactionID in the ledger, once:
+// the charge is open again for what is left, so the next lookup offers the
+// reversed debt. Errors as RecordPayment's.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if r.TransactionID == "" {
+		return errors.New("local source: record reversal: no transaction id")
+	}
+	found, err := s.st.LedgerRecordReversal(ctx, r)
+	if err != nil {
+		return fmt.Errorf("local source: record reversal %s: %w: %w", r.RefPayment, erp.ErrUnavailable, err)
+	}
+	if !found {
+		return fmt.Errorf("local source: record reversal: %w: %s is not in the ledger", erp.ErrNotFound, r.RefPayment)
+	}
+	return nil
+}
+
 // Check returns nil when the database answers.
 func (s *Source) Check(ctx context.Context) error {
 	if err := s.st.Ping(ctx); err != nil {
@@ -84,7 +107,8 @@ func (s *Source) Check(ctx context.Context) error {
 }
 
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )

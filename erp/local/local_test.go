@@ -21,6 +21,7 @@ var _ local.LedgerStore = (*store.Store)(nil)
 type fakeLedger struct {
 	pending func(ctx context.Context, id string) ([]erp.Charge, error)
 	record  func(ctx context.Context, p erp.Payment) (bool, error)
+	reverse func(ctx context.Context, r erp.Reversal) (bool, error)
 	ping    func(ctx context.Context) error
 }
 
@@ -31,6 +32,9 @@ func (f *fakeLedger) LedgerPending(ctx context.Context, id string) ([]erp.Charge
 func (f *fakeLedger) LedgerRecordPayment(ctx context.Context, p erp.Payment) (bool, error) {
 	return f.record(ctx, p)
 }
+func (f *fakeLedger) LedgerRecordReversal(ctx context.Context, r erp.Reversal) (bool, error) {
+	return f.reverse(ctx, r)
+}
 func (f *fakeLedger) Ping(ctx context.Context) error { return f.ping(ctx) }
 
 var errDB = errors.New("database is locked")
@@ -39,6 +43,7 @@ func TestErrorsMapToERPSentinels(t *testing.T) {
 	failing := local.New(&fakeLedger{
 		pending: func(context.Context, string) ([]erp.Charge, error) { return nil, errDB },
 		record:  func(context.Context, erp.Payment) (bool, error) { return false, errDB },
+		reverse: func(context.Context, erp.Reversal) (bool, error) { return false, errDB },
 		ping:    func(context.Context) error { return errDB },
 	})
 	ctx := context.Background()
@@ -49,6 +54,9 @@ func TestErrorsMapToERPSentinels(t *testing.T) {
 	if err := failing.RecordPayment(ctx, pay); !errors.Is(err, erp.ErrUnavailable) {
 		t.Errorf("RecordPayment: got %v, want ErrUnavailable", err)
 	}
+	if err := failing.RecordReversal(ctx, erp.Reversal{RefPayment: "L-1", TransactionID: "T1"}); !errors.Is(err, erp.ErrUnavailable) {
+		t.Errorf("RecordReversal: got %v, want ErrUnavailable", err)
+	}
 	if err := failing.Check(ctx); !errors.Is(err, erp.ErrUnavailable) {
 		t.Errorf("Check: got %v, want ErrUnavailable", err)
 	}
@@ -56,6 +64,7 @@ func TestErrorsMapToERPSentinels(t *testing.T) {
 	unknown := local.New(&fakeLedger{
 		pending: func(context.Context, string) ([]erp.Charge, error) { return nil, nil },
 		record:  func(context.Context, erp.Payment) (bool, error) { return false, nil },
+		reverse: func(context.Context, erp.Reversal) (bool, error) { return false, nil },
 		ping:    func(context.Context) error { return nil },
 	})
 	if got, err := unknown.PendingCharges(ctx, "1032456789"); err != nil || got == nil || len(got) != 0 {
@@ -66,6 +75,9 @@ func TestErrorsMapToERPSentinels(t *testing.T) {
 	}
 	if err := unknown.RecordPayment(ctx, erp.Payment{RefPayment: "L-1"}); err == nil || errors.Is(err, erp.ErrUnavailable) {
 		t.Errorf("no transaction id: got %v, want a non-retryable error", err)
+	}
+	if err := unknown.RecordReversal(ctx, erp.Reversal{RefPayment: "L-1", TransactionID: "T1"}); !errors.Is(err, erp.ErrNotFound) || errors.Is(err, erp.ErrUnavailable) {
+		t.Errorf("reversal of an unknown ref: got %v, want ErrNotFound only", err)
 	}
 	if err := unknown.Check(ctx); err != nil {
 		t.Errorf("Check: got %v, want nil", err)
@@ -91,23 +103,39 @@ func TestLedgerLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	reverse := func(tx, amount string) *erp.Reversal {
+		return &erp.Reversal{RefPayment: "L-1", IDNumber: "1032456789", Amount: decimal.RequireFromString(amount),
+			Currency: "COP", TransactionID: tx, ReversedAt: now()}
+	}
 	steps := []struct {
-		name    string
-		payment *erp.Payment
-		want    []string // "ref amount" offered after the step
+		name     string
+		payment  *erp.Payment
+		reversal *erp.Reversal
+		want     []string // "ref amount" offered after the step
 	}{
-		{"unpaid: the whole amount", nil, []string{"L-1 3450000"}},
+		{"unpaid: the whole amount", nil, nil, []string{"L-1 3450000"}},
 		{"advance: the balance", &erp.Payment{RefPayment: "L-1", Amount: decimal.RequireFromString("1035000"), Currency: "COP",
-			TransactionID: "T1", Status: models.StatusPartiallyPaid}, []string{"L-1 2415000"}},
+			TransactionID: "T1", Status: models.StatusPartiallyPaid}, nil, []string{"L-1 2415000"}},
 		{"advance again: idempotent", &erp.Payment{RefPayment: "L-1", Amount: decimal.RequireFromString("1035000"), Currency: "COP",
-			TransactionID: "T1", Status: models.StatusPartiallyPaid}, []string{"L-1 2415000"}},
+			TransactionID: "T1", Status: models.StatusPartiallyPaid}, nil, []string{"L-1 2415000"}},
 		{"balance: nothing", &erp.Payment{RefPayment: "L-1", Amount: decimal.RequireFromString("2415000"), Currency: "COP",
-			TransactionID: "T2", Status: models.StatusPaid}, nil},
+			TransactionID: "T2", Status: models.StatusPaid}, nil, nil},
+		{"reversal of a payment never recorded: nothing", nil, reverse("T9", "2415000"), nil},
+		{"balance reversed: offered again", nil, reverse("T2", "2415000"), []string{"L-1 2415000"}},
+		{"balance reversed again: idempotent", nil, reverse("T2", "2415000"), []string{"L-1 2415000"}},
+		{"balance paid again (a replay): stays reversed", &erp.Payment{RefPayment: "L-1", Amount: decimal.RequireFromString("2415000"),
+			Currency: "COP", TransactionID: "T2", Status: models.StatusPaid}, nil, []string{"L-1 2415000"}},
+		{"advance reversed: the whole amount", nil, reverse("T1", "1035000"), []string{"L-1 3450000"}},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
 			if step.payment != nil {
 				if err := src.RecordPayment(ctx, *step.payment); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if step.reversal != nil {
+				if err := src.RecordReversal(ctx, *step.reversal); err != nil {
 					t.Fatal(err)
 				}
 			}
