@@ -48,7 +48,7 @@ func TestDecide(t *testing.T) {
 		paid       = want{models.OutcomeApplied, models.StatusPaid, false, true}
 		inProgress = want{models.OutcomeApplied, models.StatusInProgress, false, false}
 		failed     = want{models.OutcomeApplied, models.StatusFailed, true, false}
-		reversed   = want{models.OutcomeApplied, models.StatusReversed, true, false}
+		reversed   = want{models.OutcomeApplied, models.StatusReversed, true, true}
 		stale      = want{outcome: models.OutcomeStale}
 		flagged    = want{outcome: models.OutcomeFlagged}
 	)
@@ -170,6 +170,9 @@ func TestDecide(t *testing.T) {
 			}
 			if got := d.Writeback != nil; got != tt.want.writeback {
 				t.Errorf("write-back: got %v, want %v", got, tt.want.writeback)
+			}
+			if d.Writeback != nil && (d.WritebackKind == models.WritebackReversal) != (tt.want.status == models.StatusReversed) {
+				t.Errorf("write-back kind: got %q for a %s charge", d.WritebackKind, tt.want.status)
 			}
 			wantTx := ""
 			if d.Outcome == models.OutcomeApplied {
