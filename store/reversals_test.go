@@ -170,7 +170,8 @@ func TestMigrationKeepsWritebacksAsPayments(t *testing.T) {
 		clk := newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 		s := db.openEmpty(t, Options{Now: clk.now})
 		all := migrations
-		migrations = slices.Clone(all[:5]) // the schema before reversal jobs
+		i := slices.IndexFunc(all, func(m migration) bool { return m.name == "write-back jobs of reversals" })
+		migrations = slices.Clone(all[:i]) // the schema before reversal jobs
 		_, err := s.Migrate(ctx)
 		migrations = all
 		if err != nil {
@@ -184,8 +185,8 @@ func TestMigrationKeepsWritebacksAsPayments(t *testing.T) {
 			clk.now(), clk.now(), clk.now()).Error; err != nil {
 			t.Fatal(err)
 		}
-		if applied, err := s.Migrate(ctx); err != nil || !slices.Equal(applied, []int{6}) {
-			t.Fatalf("migrate: applied %v, %v; want [6]", applied, err)
+		if applied, err := s.Migrate(ctx); err != nil || len(applied) == 0 || applied[0] != all[i].version {
+			t.Fatalf("migrate: applied %v, %v; want from %d on", applied, err, all[i].version)
 		}
 		list, _, err := s.ListWritebacks(ctx, WritebackFilter{})
 		if err != nil || len(list) != 1 || list[0].Kind != models.WritebackPayment || list[0].State != models.WritebackDone {
