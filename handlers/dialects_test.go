@@ -201,3 +201,49 @@ func TestSignedWebhookIsAlwaysStored(t *testing.T) {
 		}
 	})
 }
+
+// An ERP that fills all three reference slots sends no ref_payment in them:
+// when one of them equals another customer's ref_payment, a payment of the
+// item must not be booked to that other customer.
+func TestReferenceOfAnotherCustomerDoesNotRouteAPayment(t *testing.T) {
+	const idA, idB = "1032456789", "79845123"
+	a := charge("FAC-A1", idA)
+	b := charge("FAC-B1", idB)
+	b.References = []string{"FAC-A1", "CTA-77", "LOTE-9"}
+	eachDialect(t, func(t *testing.T, st *store.Store) {
+		src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{idA: {a}, idB: {b}})}
+		s := newStackOn(t, st, src, nil)
+		for _, id := range []string{idA, idB} {
+			if rec := s.get(t, "/get-recaudas?id_number="+id); rec.Code != http.StatusOK || len(decodePayments(t, rec).Payments) != 1 {
+				t.Fatalf("lookup %s: got %d %s, want one payment", id, rec.Code, rec.Body.String())
+			}
+		}
+		// B pays its item: Efipay echoes the item's references.
+		body := webhookBody("8001", "Aprobada", "150000.50", "COP", true, b.References...)
+		if rec := s.postWebhook(t, body, efipay.Sign(body, webhookToken)); rec.Code != http.StatusOK {
+			t.Fatalf("webhook: got %d %s", rec.Code, rec.Body.String())
+		}
+		tracked, err := st.Tracked(context.Background(), []string{"FAC-A1", "FAC-B1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tracked["FAC-A1"].Status; got != models.StatusSent {
+			t.Errorf("A's charge: got status %q, want %q (B's payment booked to A)", got, models.StatusSent)
+		}
+		events, _, err := st.ListWebhookEvents(context.Background(), store.WebhookEventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Outcome != models.OutcomeUnmatched {
+			t.Fatalf("got events %+v, want one unmatched", events)
+		}
+		// A's own payment still matches A.
+		body = webhookBody("8002", "Aprobada", "150000.50", "COP", true, "FAC-A1")
+		if rec := s.postWebhook(t, body, efipay.Sign(body, webhookToken)); rec.Code != http.StatusOK {
+			t.Fatalf("webhook: got %d %s", rec.Code, rec.Body.String())
+		}
+		if tracked, _ = st.Tracked(context.Background(), []string{"FAC-A1"}); tracked["FAC-A1"].Status != models.StatusPaid {
+			t.Errorf("A's own payment: got status %q, want %q", tracked["FAC-A1"].Status, models.StatusPaid)
+		}
+	})
+}

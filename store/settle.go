@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,6 +223,10 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		return models.OutcomeUnmatched, "ambiguous: references match several charges: " + maskedRefs(refs), nil
 	}
 	c := found[0]
+	if foreign := foreignReferences(c, d.References); len(foreign) > 0 {
+		return models.OutcomeUnmatched, "references " + maskedRefs(foreign) + " were not sent with the charge its reference " +
+			redact.ID(c.RefPayment) + " names: the payment may be another customer's", nil
+	}
 	ev.ChargeID, ev.RefPayment = &c.ID, c.RefPayment
 	if earlier {
 		if err := s.earlierOffers(tx, &c); err != nil {
@@ -296,6 +302,35 @@ func storableText(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+}
+
+// foreignReferences are the refs of a webhook that c's item was not sent
+// with (its advanced_options.references, its ref_payment and parent's).
+// Efipay echoes an item's references: when an ERP fills all three slots,
+// the item carries no ref_payment of its own, and one of its references
+// may equal another customer's ref_payment; such a webhook must not be
+// booked to that customer. A charge whose item cannot be read, or has no
+// advanced_options, has none.
+func foreignReferences(c ChargeState, refs []string) []string {
+	if len(refs) == 1 || c.Payload == "" {
+		return nil // the one reference is c's own
+	}
+	var item struct {
+		AdvancedOptions *struct {
+			References []string `json:"references"`
+		} `json:"advanced_options"`
+	}
+	if json.Unmarshal([]byte(c.Payload), &item) != nil || item.AdvancedOptions == nil {
+		return nil
+	}
+	sent := item.AdvancedOptions.References
+	var foreign []string
+	for _, r := range refs {
+		if r != c.RefPayment && r != c.ParentRef && !slices.Contains(sent, r) {
+			foreign = append(foreign, r)
+		}
+	}
+	return foreign
 }
 
 // maskedRefs lists refs for a detail that is logged, each masked as an ID

@@ -165,6 +165,9 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 				break names
 			}
 		}
+		if found != nil && foreignReferences(found.ChargeState, w.d.References) != nil {
+			found = nil // settled alone, which says why it is unmatched
+		}
 		if found != nil {
 			matched[i] = found
 			deliveries[found.ID]++
