@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
+
+	"recauda-bridge/redact"
 )
 
 // Protecting the lookup. Efipay documents no authentication for its call, so
@@ -425,24 +427,5 @@ func logPath(path, token string) string {
 	if rest, ok := strings.CutPrefix(path, "/get-recaudas/"); ok && rest != "" {
 		path = "/get-recaudas/[redacted]"
 	}
-	var b strings.Builder
-	for i := 0; i < len(path); {
-		j := i
-		for j < len(path) && path[j] >= '0' && path[j] <= '9' {
-			j++
-		}
-		switch {
-		case j-i >= 5:
-			b.WriteString(strings.Repeat("*", j-i-3))
-			b.WriteString(path[j-3 : j])
-			i = j
-		case j > i:
-			b.WriteString(path[i:j])
-			i = j
-		default:
-			b.WriteByte(path[i])
-			i++
-		}
-	}
-	return b.String()
+	return redact.Digits(path)
 }
