@@ -17,6 +17,7 @@ import (
 	"recauda-bridge/efipay"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
+	"recauda-bridge/erp/execsource"
 	"recauda-bridge/handlers"
 	"recauda-bridge/logging"
 	"recauda-bridge/recauda"
@@ -57,13 +58,23 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 		// Merchants often use the cédula as a reference.
 		refHeld      = "CC" + idHeld
 		refUnmatched = "80123456"
+		idExec       = "43123456" // looked up by a command that prints it, and the name, on stderr
+		nameExec     = "Luz Marina Castaño Ospina"
 	)
 	sent := charge("LOG-1", idSent)
 	sent.PayerName = nameSent
 	held := charge(refHeld, idHeld)
 	held.PayerName, held.Amount = nameHeld, decimal.RequireFromString("18333.333")
+	logs := &logBuffer{}
+	log := logging.New(logs, "json", slog.LevelDebug)
+	chatty, err := execsource.New(execsource.Config{Command: []string{"../testdata/execsource/chatty.sh"}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := &erptest.Source{PendingChargesFunc: func(ctx context.Context, id string) ([]erp.Charge, error) {
 		switch id {
+		case idExec:
+			return chatty.PendingCharges(ctx, id)
 		case idSent:
 			return []erp.Charge{sent}, nil
 		case idHeld:
@@ -74,14 +85,13 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 		}
 		return nil, nil
 	}}
-	logs := &logBuffer{}
 	s := newStack(t, src, func(_ *recauda.Config, d *handlers.Deps) {
-		d.Logger = logging.New(logs, "json", slog.LevelDebug)
+		d.Logger = log
 		d.LookupToken, d.AdminToken, d.WebhookToken, d.MetricsToken = lookupToken, adminToken, webhookToken, metricsToken
 	})
 
 	lookup := "/get-recaudas/" + lookupToken + "?id_number="
-	for _, id := range []string{idSent, idSent, idHeld, idUnknown} {
+	for _, id := range []string{idSent, idSent, idHeld, idUnknown, idExec} {
 		if rec := s.get(t, lookup+id); rec.Code != http.StatusOK {
 			t.Fatalf("lookup %s = %d %s", id, rec.Code, rec.Body)
 		}
@@ -127,14 +137,16 @@ func TestLogsMaskPersonalDataAndSecrets(t *testing.T) {
 
 	out := logs.String()
 	if !strings.Contains(out, `"msg":"charge held back"`) || !strings.Contains(out, `"msg":"request failed"`) ||
-		!strings.Contains(out, "*****123") || !strings.Contains(out, `"outcome":"unmatched"`) {
-		t.Fatalf("the flow did not log what it should (held back, ERP failure, a masked ID number, an unmatched webhook):\n%s", out)
+		!strings.Contains(out, "*****123") || !strings.Contains(out, `"outcome":"unmatched"`) ||
+		!strings.Contains(out, `"msg":"command stderr"`) {
+		t.Fatalf("the flow did not log what it should (held back, ERP failure, a masked ID number, an unmatched webhook, a command's stderr):\n%s", out)
 	}
 	secrets := map[string]string{
 		"ID number " + idSent: idSent, "ID number " + idHeld: idHeld, "ID number " + idERPError: idERPError,
 		"ID number " + idUnknown: idUnknown, "webhook ID number": idWebhook, "unmatched reference": refUnmatched,
 		"payer name": nameSent, "held-back payer name": nameHeld, "webhook payer name": nameWebhk,
 		"first name": "María", "surname": "Otlaroa",
+		"exec source's ID number": idExec, "exec source's payer name": nameExec, "exec source's surname": "Castaño",
 		"lookup token": lookupToken, "admin token": adminToken, "webhook token": string(webhookToken), "metrics token": metricsToken,
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))

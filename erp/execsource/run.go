@@ -9,7 +9,10 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"recauda-bridge/erp"
+	"recauda-bridge/redact"
 )
 
 // Limits on what a command's stderr may put in the log.
@@ -58,7 +61,7 @@ func (s *Source) run(ctx context.Context, op string, argv []string, stdin []byte
 	err := cmd.Wait()
 	// Whatever happened, nothing the command started outlives it.
 	killProcessGroup(cmd)
-	stderr.flush()
+	stderr.flush(payerNames(stdout.buf.Bytes()))
 
 	switch {
 	case stdout.over:
@@ -106,15 +109,18 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return c.buf.Write(p)
 }
 
-// lineLogger logs a command's stderr line by line at warning level: at most
-// maxStderrLines lines of at most maxStderrLineSize bytes each, then one line
-// saying how many more were left out. exec.Cmd writes to it from a single
-// goroutine.
+// lineLogger keeps a command's stderr line by line, and flush logs it at
+// warning level once the command is done: at most maxStderrLines lines of at
+// most maxStderrLineSize bytes each, then one line saying how many more were
+// left out. Every line is masked first (redact.Text): a script may print
+// whatever it reads, ID numbers and names included. exec.Cmd writes to it
+// from a single goroutine.
 type lineLogger struct {
 	ctx     context.Context
 	log     *slog.Logger
 	op      string
 	partial []byte
+	kept    []string
 	lines   int
 }
 
@@ -140,16 +146,43 @@ func (l *lineLogger) emit() {
 	l.partial = l.partial[:0]
 	l.lines++
 	if l.lines <= maxStderrLines {
-		l.log.WarnContext(l.ctx, "command stderr", "op", l.op, "line", line)
+		l.kept = append(l.kept, line)
 	}
 }
 
-// flush logs a last line without newline and the count of lines left out.
-func (l *lineLogger) flush() {
+// flush logs the lines kept and a last one without newline, each with its
+// ID numbers and the given names masked, then the count of lines left out.
+func (l *lineLogger) flush(names []string) {
 	if len(l.partial) > 0 {
 		l.emit()
+	}
+	for _, line := range l.kept {
+		l.log.WarnContext(l.ctx, "command stderr", "op", l.op, "line", redact.Text(line, names...))
 	}
 	if l.lines > maxStderrLines {
 		l.log.WarnContext(l.ctx, "command stderr: more lines not logged", "op", l.op, "omitted", l.lines-maxStderrLines)
 	}
+}
+
+// payerNames are the payer_name values anywhere in a command's JSON output:
+// the names its stderr may quote.
+func payerNames(out []byte) []string {
+	if len(out) == 0 || !gjson.ValidBytes(out) {
+		return nil
+	}
+	var names []string
+	var walk func(r gjson.Result)
+	walk = func(r gjson.Result) {
+		r.ForEach(func(k, v gjson.Result) bool {
+			switch {
+			case k.String() == "payer_name" && v.Type == gjson.String:
+				names = append(names, v.String())
+			case v.IsObject() || v.IsArray():
+				walk(v)
+			}
+			return true
+		})
+	}
+	walk(gjson.ParseBytes(out))
+	return names
 }

@@ -316,3 +316,23 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("got %+v", c)
 	}
 }
+
+// TestStderrIsMasked: what a command prints on stderr reaches the log with
+// ID numbers and the payer names of its output masked.
+func TestStderrIsMasked(t *testing.T) {
+	s, logs := newSource(t, Config{Command: []string{script(t, "chatty.sh")}})
+	if _, err := s.PendingCharges(context.Background(), "43123456"); err != nil {
+		t.Fatal(err)
+	}
+	l := logs.String()
+	for _, want := range []string{"*****456", "C*** O***, L*** M***", "command stderr"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %q:\n%s", want, l)
+		}
+	}
+	for _, personal := range []string{"43123456", "Luz", "Marina", "Castaño", "Ospina"} {
+		if strings.Contains(l, personal) {
+			t.Errorf("log shows %q:\n%s", personal, l)
+		}
+	}
+}
