@@ -138,7 +138,8 @@ func (h *adminHandler) listCharges(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newPage(rows, chargeFromRow, q.Page, q.PerPage, total))
+	today := h.svc.Today()
+	return c.JSON(http.StatusOK, newPage(rows, func(r models.ChargeRow) chargeDTO { return chargeFromRow(r, today) }, q.Page, q.PerPage, total))
 }
 
 // getCharge answers GET /admin/api/charges/{ref_payment}.
@@ -151,7 +152,7 @@ func (h *adminHandler) getCharge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, chargeDetailFrom(d))
+	return c.JSON(http.StatusOK, chargeDetailFrom(d, h.svc.Today()))
 }
 
 func (h *adminHandler) release(c echo.Context) error    { return h.operate(c, h.svc.ReleaseCharge) }
@@ -168,7 +169,7 @@ func (h *adminHandler) operate(c echo.Context, action func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, chargeFromRow(row))
+	return c.JSON(http.StatusOK, chargeFromRow(row, h.svc.Today()))
 }
 
 // receipt answers GET /admin/api/charges/{ref_payment}/receipt: JSON, or a
@@ -511,18 +512,22 @@ type chargeDTO struct {
 	PaidAt         *string `json:"paid_at"`
 	TransactionID  *string `json:"transaction_id"`
 	ParentRef      *string `json:"parent_ref"`
+	DueDate        *string `json:"due_date"`
+	Overdue        bool    `json:"overdue"`
 	OfferedAgainAt *string `json:"offered_again_at"`
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
 }
 
-func chargeFromRow(r models.ChargeRow) chargeDTO {
+// chargeFromRow is r as the admin API shows it on today (Bogota).
+func chargeFromRow(r models.ChargeRow, today string) chargeDTO {
 	return chargeDTO{
 		RefPayment: r.RefPayment, IDNumber: r.IDNumber, PayerName: r.PayerName, Description: r.Description,
 		Status: r.Status, Amount: money(r.Amount), CurrencyType: r.CurrencyType, PaidAmount: money(r.PaidAmount),
 		Balance: money(r.Amount.Sub(r.PaidAmount)), SendCount: r.SendCount,
 		FirstSentAt: timestampOrNil(r.FirstSentAt), LastSentAt: timestampOrNil(r.LastSentAt), PaidAt: timestampOrNil(r.PaidAt),
 		TransactionID: stringOrNil(r.TransactionID), ParentRef: stringOrNil(r.ParentRef),
+		DueDate: stringOrNil(r.DueDate), Overdue: recauda.ChargeOverdue(r, today),
 		OfferedAgainAt: offeredAgainAt(r), CreatedAt: timestamp(r.CreatedAt), UpdatedAt: timestamp(r.UpdatedAt),
 	}
 }
@@ -546,8 +551,8 @@ type chargeDetailDTO struct {
 	Writebacks []writebackDTO `json:"writebacks"`
 }
 
-func chargeDetailFrom(d recauda.ChargeDetail) chargeDetailDTO {
-	out := chargeDetailDTO{chargeDTO: chargeFromRow(d.Charge),
+func chargeDetailFrom(d recauda.ChargeDetail, today string) chargeDetailDTO {
+	out := chargeDetailDTO{chargeDTO: chargeFromRow(d.Charge, today),
 		Timeline: make([]eventDTO, len(d.Events)), Webhooks: make([]webhookDTO, len(d.Webhooks)), Writebacks: make([]writebackDTO, len(d.Writebacks))}
 	for i, ev := range d.Events {
 		out.Timeline[i] = eventFrom(ev)

@@ -204,6 +204,10 @@ type optionView struct {
 
 type chargeRowView struct {
 	Ref, URL, IDNumber, Payer, Description, Amount, Status, StatusLabel, Updated string
+	// DueDate is the ERP's due date ("—" when none); Overdue marks a debt
+	// still owed past it.
+	DueDate string
+	Overdue bool
 }
 
 type pagerView struct {
@@ -227,8 +231,9 @@ func (h *dashboard) charges(c echo.Context) error {
 	case q.RefPayment != "":
 		v.Heading = fmt.Sprintf(tr.T("results_ref"), q.RefPayment)
 	}
+	today := h.svc.Today()
 	for _, r := range rows {
-		v.Rows = append(v.Rows, newChargeRow(tr, r))
+		v.Rows = append(v.Rows, newChargeRow(tr, r, today))
 	}
 	v.Pager = newPager(tr, c, q.Page, dashPerPage, total)
 	return h.render(c, http.StatusOK, "charges", "charges_title", v)
@@ -282,8 +287,13 @@ func (h *dashboard) searchCharges(ctx context.Context, term string, q *recauda.C
 	return h.svc.Charges(ctx, *q)
 }
 
-func newChargeRow(tr translator, r models.ChargeRow) chargeRowView {
+func newChargeRow(tr translator, r models.ChargeRow, today string) chargeRowView {
+	due := r.DueDate
+	if due == "" {
+		due = "—"
+	}
 	return chargeRowView{
+		DueDate: due, Overdue: recauda.ChargeOverdue(r, today),
 		Ref: r.RefPayment, URL: chargeURL(r.RefPayment), IDNumber: r.IDNumber, Payer: r.PayerName, Description: r.Description,
 		Amount: tr.money(r.Amount, r.CurrencyType), Status: r.Status, StatusLabel: tr.label("status", r.Status),
 		Updated: tr.when(&r.UpdatedAt),
@@ -362,13 +372,13 @@ func (h *dashboard) charge(c echo.Context) error {
 	}
 	tr := h.tr(c)
 	c.Set(ctxTitle, fmt.Sprintf(tr.T("charge_title"), ref))
-	return h.render(c, http.StatusOK, "charge", "", newChargeView(tr, d))
+	return h.render(c, http.StatusOK, "charge", "", newChargeView(tr, d, h.svc.Today()))
 }
 
-func newChargeView(tr translator, d recauda.ChargeDetail) chargeView {
+func newChargeView(tr translator, d recauda.ChargeDetail, today string) chargeView {
 	r := d.Charge
 	v := chargeView{
-		chargeRowView: newChargeRow(tr, r), Paid: tr.money(r.PaidAmount, r.CurrencyType),
+		chargeRowView: newChargeRow(tr, r, today), Paid: tr.money(r.PaidAmount, r.CurrencyType),
 		Balance: tr.money(r.Amount.Sub(r.PaidAmount), r.CurrencyType), SendCount: r.SendCount,
 		FirstSent: tr.when(r.FirstSentAt), LastSent: tr.when(r.LastSentAt), PaidAt: tr.when(r.PaidAt), Created: tr.when(&r.CreatedAt),
 		OfferedAgain: "—", TransactionID: r.TransactionID, WritebacksNext: chargeURL(r.RefPayment),

@@ -33,11 +33,19 @@ const (
 // lookupDecisions are the values of recauda_lookup_items_total's decision.
 var lookupDecisions = [...]recauda.Decision{recauda.DecisionSend, recauda.DecisionHeldBack, recauda.DecisionWithheld}
 
+// overdueDecisions are the values of recauda_lookup_overdue_items_total's
+// decision: what a lookup did with an overdue charge it mapped (one withheld
+// as already sent is not mapped, so not known to be overdue).
+var overdueDecisions = [...]recauda.Decision{recauda.DecisionSend, recauda.DecisionHeldBack}
+
 // initSeries creates the series of every known label value, so that a
 // dashboard sees 0 rather than nothing before the first event.
 func initSeries(m *metrics.Metrics) {
 	for _, d := range lookupDecisions {
 		m.AddLookupItems(string(d), 0)
+	}
+	for _, d := range overdueDecisions {
+		m.AddOverdueItems(string(d), 0)
 	}
 	for _, o := range []string{models.OutcomeApplied, models.OutcomeDuplicate, models.OutcomeUnmatched, models.OutcomeUnparseable,
 		models.OutcomeFlagged, models.OutcomeStale, webhookInvalidSignature, webhookRejected, webhookDisabled, webhookError} {
@@ -69,10 +77,14 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 	// Every lookup passes here: counted without maps, which a steady-state
 	// lookup (all withheld) would allocate for nothing.
 	var counts [len(lookupDecisions)]int
+	var overdue [len(overdueDecisions)]int
 	var rules map[string]int
 	for _, it := range items {
 		if k := slices.Index(lookupDecisions[:], it.Decision); k >= 0 {
 			counts[k]++
+		}
+		if k := slices.Index(overdueDecisions[:], it.Decision); k >= 0 && it.Due.Overdue {
+			overdue[k]++
 		}
 		if it.Decision != recauda.DecisionHeldBack {
 			continue
@@ -91,6 +103,11 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 	for k, n := range counts {
 		if n > 0 {
 			m.AddLookupItems(string(lookupDecisions[k]), n)
+		}
+	}
+	for k, n := range overdue {
+		if n > 0 {
+			m.AddOverdueItems(string(overdueDecisions[k]), n)
 		}
 	}
 	for r, n := range rules {

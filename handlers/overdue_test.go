@@ -1,10 +1,13 @@
 package handlers_test
 
 import (
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
 
 	"recauda-bridge/config"
@@ -199,6 +202,90 @@ func TestDeadOfferReissues(t *testing.T) {
 				if got != st.want {
 					t.Fatalf("day %d: got %q, want %q", st.day, got, st.want)
 				}
+			}
+		})
+	}
+}
+
+// The ERP's due date stays visible: the admin API's due_date and overdue,
+// and the dashboard's mark, in both languages.
+func TestOverdueShownToTheOperator(t *testing.T) {
+	old, current := charge("FAC-OLD", "12345678"), charge("FAC-NEW", "12345678")
+	old.LimitDate, current.LimitDate = "2026-12-04", "2026-12-15"
+	src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {old, current}})}
+	clk := &clock{now: bogota(5)}
+	s := newStackAt(t, src, clk.Now, func(_ *recauda.Config, d *handlers.Deps) {
+		d.AdminToken, d.WebhookToken, d.Now = adminToken, webhookToken, clk.Now
+	})
+	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 2 {
+		t.Fatalf("got %d payments, want both charges", len(resp.Payments))
+	}
+	type dates struct {
+		DueDate *string `json:"due_date"`
+		Overdue bool    `json:"overdue"`
+	}
+	check := func(ref, wantDue string, wantOverdue bool) {
+		t.Helper()
+		var got dates
+		s.adminOK(t, http.MethodGet, "/admin/api/charges/"+ref, &got)
+		if got.DueDate == nil || *got.DueDate != wantDue || got.Overdue != wantOverdue {
+			t.Fatalf("%s: got due_date %v, overdue %v; want %s, %v", ref, got.DueDate, got.Overdue, wantDue, wantOverdue)
+		}
+	}
+	check("FAC-OLD", "2026-12-04", true)
+	check("FAC-NEW", "2026-12-15", false)
+	var list struct {
+		Items []dates `json:"items"`
+	}
+	s.adminOK(t, http.MethodGet, "/admin/api/charges?id_number=12345678", &list)
+	if n := len(list.Items); n != 2 || list.Items[0].Overdue == list.Items[1].Overdue {
+		t.Fatalf("listing = %+v, want one overdue charge of two", list.Items)
+	}
+
+	c := newDashClient(t, s)
+	c.signIn()
+	for _, tc := range []struct{ lang, mark, label string }{{"es", "Vencido", "Vencimiento en el ERP"}, {"en", "Overdue", "Due date in the ERP"}} {
+		page := c.get("/admin/charges?q=12345678&lang=" + tc.lang)
+		if n := strings.Count(page, `<span class="badge overdue">`+tc.mark+`</span>`); n != 1 {
+			t.Fatalf("%s: charges page marks %d charges %q, want 1", tc.lang, n, tc.mark)
+		}
+		page = c.get("/admin/charges/FAC-OLD")
+		if !strings.Contains(page, `id="charge-overdue">`+tc.mark+`<`) || !strings.Contains(page, tc.label+"</dt><dd>2026-12-04</dd>") {
+			t.Fatalf("%s: charge page lacks the overdue mark or the due date:\n%s", tc.lang, page)
+		}
+	}
+
+	// Paid: no longer overdue, the due date kept.
+	s.signedWebhook(t, webhookBody("77", "Aprobada", "150000.50", "COP", true, "FAC-OLD"))
+	check("FAC-OLD", "2026-12-04", false)
+}
+
+func TestOverdueMetrics(t *testing.T) {
+	tests := []struct {
+		policy                 config.OverduePolicy
+		wantSent, wantHeldBack float64
+	}{
+		{config.OverduePolicy{}, 1, 0},
+		{config.OverduePolicy{Mode: config.OverdueHold}, 0, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.policy.String(), func(t *testing.T) {
+			old, current := charge("FAC-OLD", "12345678"), charge("FAC-NEW", "12345678")
+			old.LimitDate = "2026-12-04"
+			src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {old, current}})}
+			reg := prometheus.NewRegistry()
+			s := newStackAt(t, src, func() time.Time { return bogota(5) }, func(cfg *recauda.Config, d *handlers.Deps) {
+				cfg.OverduePolicy, d.Metrics = tc.policy, reg
+			})
+			decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+			if got := value(t, reg, "recauda_lookup_overdue_items_total", "decision", "send"); got != tc.wantSent {
+				t.Fatalf("overdue sent = %v, want %v", got, tc.wantSent)
+			}
+			if got := value(t, reg, "recauda_lookup_overdue_items_total", "decision", "held_back"); got != tc.wantHeldBack {
+				t.Fatalf("overdue held back = %v, want %v", got, tc.wantHeldBack)
+			}
+			if got := value(t, reg, "recauda_lookup_items_total", "decision", "send"); got != 2-tc.wantHeldBack {
+				t.Fatalf("sent in all = %v, want %v", got, 2-tc.wantHeldBack)
 			}
 		})
 	}

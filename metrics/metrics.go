@@ -9,6 +9,7 @@
 //	recauda_http_requests_total{method,route,status}        counter
 //	recauda_http_request_duration_seconds{method,route}     histogram
 //	recauda_lookup_items_total{decision}                    counter: send, held_back, withheld
+//	recauda_lookup_overdue_items_total{decision}            counter: overdue charges sent or held back
 //	recauda_held_back_total{rule}                           counter: held-back charges by broken rule
 //	recauda_webhooks_total{outcome}                         counter
 //	recauda_writeback_queue_depth                           gauge, read at scrape time
@@ -36,6 +37,7 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	lookupItems *prometheus.CounterVec
+	overdue     *prometheus.CounterVec
 	heldBack    *prometheus.CounterVec
 	webhooks    *prometheus.CounterVec
 }
@@ -57,6 +59,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "recauda_lookup_items_total",
 			Help: "Charges returned by the ERP to lookups, by what the lookup did: send, held_back or withheld.",
 		}, []string{"decision"}),
+		overdue: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recauda_lookup_overdue_items_total",
+			Help: "Overdue charges (the ERP's due date before today in Bogota) that lookups sent (OVERDUE_POLICY offer or extend, re-issues included) or held back (hold); each is counted in recauda_lookup_items_total too.",
+		}, []string{"decision"}),
 		heldBack: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "recauda_held_back_total",
 			Help: "Charges held back by lookups, by broken rule (a charge breaking two rules counts once under each).",
@@ -77,6 +83,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.lookupItems, err = Register(reg, m.lookupItems); err != nil {
+		return nil, err
+	}
+	if m.overdue, err = Register(reg, m.overdue); err != nil {
 		return nil, err
 	}
 	if m.heldBack, err = Register(reg, m.heldBack); err != nil {
@@ -134,6 +143,15 @@ func (m *Metrics) AddLookupItems(decision string, n int) {
 		return
 	}
 	m.lookupItems.WithLabelValues(decision).Add(float64(n))
+}
+
+// AddOverdueItems counts n overdue charges a lookup decided decision for
+// (send or held_back). n = 0 creates the series.
+func (m *Metrics) AddOverdueItems(decision string, n int) {
+	if m == nil {
+		return
+	}
+	m.overdue.WithLabelValues(decision).Add(float64(n))
 }
 
 // AddHeldBack counts n charges held back for breaking rule.

@@ -101,3 +101,18 @@ func addDays(day string, n int) string {
 	}
 	return t.AddDate(0, 0, n).Format(time.DateOnly)
 }
+
+// Today is the day the lookup's date rules use now: "YYYY-MM-DD" in
+// America/Bogota.
+func (s *Service) Today() string { return s.validator.Today() }
+
+// ChargeOverdue reports whether a tracked charge is overdue on today: the
+// ERP's due date has passed and the debt is still owed (not paid, and not
+// set inactive by the operator).
+func ChargeOverdue(r models.ChargeRow, today string) bool {
+	switch r.Status {
+	case models.StatusPaid, models.StatusInactive:
+		return false
+	}
+	return Overdue(r.DueDate, today)
+}
