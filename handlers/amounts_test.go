@@ -116,7 +116,7 @@ func TestChangedAmountPaidAtTheOldOne(t *testing.T) {
 	if st, paid := s.charge(t, "CHG-1"); st != models.StatusPartiallyPaid || !paid.Equal(decimal.NewFromInt(100000)) {
 		t.Fatalf("CHG-1 = %s paid %s, want partially_paid 100000", st, paid)
 	}
-	if tl := s.timeline(t, "CHG-1"); !hasLine(tl, "webhook", "the amount of an earlier offer (100000, send #1); the latest offer is 120000: its remainder 20000") {
+	if tl := s.timeline(t, "CHG-1"); !hasLine(tl, "webhook", "paid 100000 for an earlier offer of 100000 (send #1); the latest offer is 120000: its remainder 20000") {
 		t.Fatalf("timeline %q, want the payment of the earlier offer with its remainder", tl)
 	}
 	s.drainWritebacks(t, clk.now)

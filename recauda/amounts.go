@@ -140,7 +140,7 @@ func (s *Service) approvedAmount(c store.ChargeState, ev *efipay.Event, paidAt t
 		if o.send == 0 {
 			return pay(models.OutcomeApplied, models.StatusPaid, "")
 		}
-		earlier := fmt.Sprintf("paid %s, the amount of an earlier offer (%s, send #%d)", amount, o.amount, o.send)
+		earlier := fmt.Sprintf("paid %s for an earlier offer of %s (send #%d)", amount, o.amount, o.send)
 		switch latest := c.Amount; latest.Cmp(o.amount) {
 		case 1:
 			return pay(models.OutcomeApplied, models.StatusPartiallyPaid, fmt.Sprintf(

@@ -84,11 +84,11 @@ func TestDecideApprovedAmounts(t *testing.T) {
 		{name: "an earlier, smaller amount: the remainder is owed", amount: "120000", payload: itemJSON(t, "120000", nil, "", nil),
 			earlier: []store.EarlierOffer{{Send: 1, Amount: dec("100000"), Payload: itemJSON(t, "100000", nil, "", nil)}},
 			paid:    "100000", outcome: models.OutcomeApplied, status: models.StatusPartiallyPaid,
-			detail: "paid 100000, the amount of an earlier offer (100000, send #1); the latest offer is 120000: its remainder 20000 is offered as a balance once the ERP reports it"},
+			detail: "paid 100000 for an earlier offer of 100000 (send #1); the latest offer is 120000: its remainder 20000 is offered as a balance once the ERP reports it"},
 		{name: "an earlier, larger amount: overpaid", amount: "90000", payload: itemJSON(t, "90000", nil, "", nil),
 			earlier: []store.EarlierOffer{{Send: 2, Amount: dec("100000"), Payload: itemJSON(t, "100000", nil, "", nil)}},
 			paid:    "100000", outcome: models.OutcomeFlagged, status: models.StatusPaid,
-			detail: "overpaid: paid 100000, the amount of an earlier offer (100000, send #2); the latest offer is 90000, 10000 less"},
+			detail: "overpaid: paid 100000 for an earlier offer of 100000 (send #2); the latest offer is 90000, 10000 less"},
 		{name: "the oldest of two earlier offers", amount: "120000", payload: itemJSON(t, "120000", nil, "", nil),
 			earlier: []store.EarlierOffer{
 				{Send: 1, Amount: dec("100000"), Payload: itemJSON(t, "100000", nil, "", nil)},
