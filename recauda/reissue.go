@@ -84,15 +84,15 @@ func (s *Service) reissues(ctx context.Context, l *Lookup, idx []int, tracked ma
 				continue
 			}
 		}
-		if next != dead.RefPayment {
-			it.Due.Notes = append(it.Due.Notes, fmt.Sprintf("the offer of %s ended on %s unpaid; re-issued as %s", dead.RefPayment, dead.LimitDate, next))
-		}
 		renameItem(&it.Payment, parent, next)
 		if vs := s.validator.Payment(&it.Payment); len(vs) > 0 {
 			// Held back under the ERP's ref, which the operator knows.
 			it.Decision, it.Violations = DecisionHeldBack, vs
 			held = append(held, store.HeldBack{RefPayment: parent, IDNumber: l.IDNumber, Violations: storeViolations(vs)})
 			continue
+		}
+		if next != dead.RefPayment {
+			it.Due.Notes = append(it.Due.Notes, fmt.Sprintf("the offer of %s ended on %s unpaid; re-issued as %s", dead.RefPayment, dead.LimitDate, next))
 		}
 		it.RefPayment, it.ParentRef = next, parent
 		it.Decision = DecisionSend
