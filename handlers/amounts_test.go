@@ -232,3 +232,38 @@ func TestSettlementRulesOfAnOffer(t *testing.T) {
 		})
 	}
 }
+
+// TestChangedAmountOfAReissue: a re-issued charge (-V1) re-offered with
+// another amount keeps the item it replaces and says what changed, like
+// any ref, and a payment of the old amount is applied to it.
+func TestChangedAmountOfAReissue(t *testing.T) {
+	clk := &movingClock{t: fixedNow}
+	erpc := &changingERP{c: charge("REI-1", "12345678")}
+	erpc.set(func(c *erp.Charge) { c.Amount, c.LimitDate = decimal.RequireFromString("100000"), "2026-11-23" })
+	s := newStackAt(t, erpc.source(), clk.now, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	s.get(t, "/get-recaudas?id_number=12345678")
+	clk.add(48 * time.Hour) // the offer's limit date passes unpaid
+	resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 || resp.Payments[0].RecaudaInformation.RefPayment != "REI-1-V1" {
+		t.Fatalf("got %+v, want the re-issue REI-1-V1", resp.Payments)
+	}
+	erpc.set(func(c *erp.Charge) { c.Amount = decimal.RequireFromString("103000") })
+	clk.add(25 * time.Hour)
+	resp = decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+	if len(resp.Payments) != 1 || resp.Payments[0].RecaudaInformation.RefPayment != "REI-1-V1" ||
+		!resp.Payments[0].RecaudaInformation.Amount.Equal(decimal.NewFromInt(103000)) {
+		t.Fatalf("got %+v, want REI-1-V1 again for 103000", resp.Payments)
+	}
+	if tl := s.timeline(t, "REI-1-V1"); !hasLine(tl, "changed", "item changed since send #1: amount 100000 → 103000") {
+		t.Fatalf("timeline %q, want the change of amount", tl)
+	}
+	if o := s.signedWebhook(t, webhookBody("950", "Aprobada", "100000", "COP", true, "REI-1-V1")).Outcome; o != models.OutcomeApplied {
+		t.Fatalf("payment of the old amount = %s, want applied", o)
+	}
+	if st, paid := s.charge(t, "REI-1-V1"); st != models.StatusPartiallyPaid || !paid.Equal(decimal.NewFromInt(100000)) {
+		t.Fatalf("REI-1-V1 = %s paid %s, want partially_paid 100000", st, paid)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM writebacks WHERE transaction_id = '950' AND payment LIKE '%"RefPayment":"REI-1"%'`); n != 1 {
+		t.Fatalf("write-backs naming REI-1 = %d, want 1", n)
+	}
+}

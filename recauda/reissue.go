@@ -78,7 +78,7 @@ func (s *Service) reissues(ctx context.Context, l *Lookup, idx []int, tracked ma
 			case offerDied(last, today):
 				dead = last
 			case last.Offerable(now):
-				next = last.RefPayment
+				next, it.resend = last.RefPayment, true
 			default:
 				it.Decision, it.Reason = DecisionWithheld, "re-issued as "+last.RefPayment+": "+withheldReason(last)
 				continue
