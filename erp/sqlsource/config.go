@@ -25,6 +25,10 @@ type Config struct {
 	// several statements separated by ";", run in order in one transaction,
 	// and must be idempotent on :transaction_id.
 	WritebackQuery string `yaml:"writeback_query"`
+	// ReversalQuery, optional, records that a payment the write-back query
+	// recorded was reversed. Like WritebackQuery it may hold several
+	// statements and must be idempotent on :transaction_id.
+	ReversalQuery string `yaml:"reversal_query"`
 	// MaxOpenConns caps the connections to the database.
 	MaxOpenConns int `yaml:"max_open_conns"`
 	// MaxIdleConns caps the idle connections kept in the pool.
@@ -46,6 +50,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("driver", c.Driver),
 		slog.Bool("writeback", strings.TrimSpace(c.WritebackQuery) != ""),
+		slog.Bool("reversal", strings.TrimSpace(c.ReversalQuery) != ""),
 		slog.Int("max_open_conns", c.MaxOpenConns),
 		slog.Int("max_idle_conns", c.MaxIdleConns),
 		slog.Duration("conn_max_lifetime", c.ConnMaxLifetime),

@@ -102,6 +102,14 @@
 // query that does not use :transaction_id. Without one, RecordPayment
 // returns erp.ErrUnsupported and CanRecord reports false.
 //
+// With a ReversalQuery as well the Source is an erp.ReversalRecorder: the
+// statements undo a payment the write-back recorded, with :transaction_id,
+// :ref_payment, :amount, :reversed_at, :id_number, :currency_type and
+// :payment_method, and must be idempotent on :transaction_id (mark the
+// payment reversed only while it is not, and give the amount back only
+// then). Without one, RecordReversal returns erp.ErrUnsupported and
+// CanReverse reports false.
+//
 // # Errors and deadlines
 //
 // Every statement runs with the caller's ctx, so its deadline bounds it.

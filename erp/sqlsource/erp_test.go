@@ -23,6 +23,7 @@ type erpDatabase struct {
 	db         *sql.DB // to look at the effects of a write-back
 	query      string  // the merchant's lookup
 	writeback  string  // the merchant's write-back
+	reversal   string  // the merchant's reversal of a write-back
 	sleepQuery string  // a lookup that takes 5 s
 }
 
@@ -174,6 +175,54 @@ func runERPTests(t *testing.T, e erpDatabase) {
 		}
 		assertPayments(t, e, "efipay-tx-2", 1)
 		assertBalance(t, e, "FE-2001", "3999.99")
+	})
+
+	t.Run("reversal undoes the payment once", func(t *testing.T) {
+		s := newTestSource(t, Config{Driver: e.driver, DSN: e.dsn, Query: e.query, WritebackQuery: e.writeback, ReversalQuery: e.reversal})
+		if !s.CanReverse() {
+			t.Fatalf("CanReverse: got false, want true")
+		}
+		p := erp.Payment{
+			RefPayment: "FV-1001", IDNumber: "1020304050", Amount: dec("150000.50"), Currency: "COP",
+			TransactionID: "efipay-tx-3", PaidAt: time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC), Status: "paid", PaymentMethod: "PSE",
+		}
+		if err := s.RecordPayment(testContext(t), p); err != nil {
+			t.Fatalf("RecordPayment: %v", err)
+		}
+		assertBalance(t, e, "FV-1001", "0")
+		r := erp.Reversal{RefPayment: "FV-1001", IDNumber: "1020304050", Amount: dec("150000.50"), Currency: "COP",
+			TransactionID: "efipay-tx-3", ReversedAt: time.Date(2030, 1, 3, 9, 0, 0, 0, time.UTC), PaymentMethod: "PSE"}
+		for i := range 2 { // the worker may deliver it twice
+			if err := s.RecordReversal(testContext(t), r); err != nil {
+				t.Fatalf("RecordReversal #%d: %v", i+1, err)
+			}
+			assertBalance(t, e, "FV-1001", "150000.50")
+		}
+		// A reversal of a payment the ERP never recorded changes nothing.
+		if err := s.RecordReversal(testContext(t), erp.Reversal{RefPayment: "FV-1001", TransactionID: "never-recorded"}); err != nil {
+			t.Fatalf("RecordReversal of an unknown payment: %v", err)
+		}
+		assertBalance(t, e, "FV-1001", "150000.50")
+		got, err := s.PendingCharges(testContext(t), "1020304050")
+		if err != nil {
+			t.Fatalf("PendingCharges: %v", err)
+		}
+		if len(got) == 0 || got[0].RefPayment != "FV-1001" || !got[0].Amount.Equal(dec("150000.50")) {
+			t.Errorf("after the reversal: got %+v, want FV-1001 owing 150000.50 again", got)
+		}
+		if err := s.RecordReversal(testContext(t), erp.Reversal{RefPayment: "FV-1001"}); err == nil || errors.Is(err, erp.ErrUnavailable) {
+			t.Errorf("RecordReversal without a transaction id: got %v, want a permanent error", err)
+		}
+	})
+
+	t.Run("without reversal query", func(t *testing.T) {
+		s := newTestSource(t, withWriteback)
+		if s.CanReverse() {
+			t.Errorf("CanReverse: got true, want false")
+		}
+		if err := s.RecordReversal(testContext(t), erp.Reversal{TransactionID: "x"}); !errors.Is(err, erp.ErrUnsupported) {
+			t.Errorf("RecordReversal: got %v, want erp.ErrUnsupported", err)
+		}
 	})
 
 	t.Run("without write-back query", func(t *testing.T) {

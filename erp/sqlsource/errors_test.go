@@ -49,11 +49,11 @@ func TestTransient(t *testing.T) {
 }
 
 func TestWritebackErr(t *testing.T) {
-	if err := writebackErr("commit", &mysql.MySQLError{Number: 1213}); !errors.Is(err, erp.ErrUnavailable) {
+	if err := writebackErr("write-back", "commit", &mysql.MySQLError{Number: 1213}); !errors.Is(err, erp.ErrUnavailable) {
 		t.Errorf("deadlock: got %v, want erp.ErrUnavailable", err)
 	}
 	cause := &pgconn.PgError{Code: "23503", Message: "violates foreign key constraint"}
-	err := writebackErr("statement 1", cause)
+	err := writebackErr("reversal", "statement 1", cause)
 	if errors.Is(err, erp.ErrUnavailable) {
 		t.Errorf("foreign key: got %v, want a permanent error", err)
 	}

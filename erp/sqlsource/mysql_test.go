@@ -58,6 +58,7 @@ func newMySQLERP(t *testing.T) erpDatabase {
 		db:        db,
 		query:     testdata(t, "mysql-query.sql"),
 		writeback: testdata(t, "mysql-writeback.sql"),
+		reversal:  testdata(t, "mysql-reversal.sql"),
 		sleepQuery: `SELECT 'R-1' AS ref_payment, 'Factura lenta' AS description, 1000 AS amount,
        'COP' AS currency_type, name AS payer_name, SLEEP(5) AS slept
 FROM customers

@@ -58,6 +58,7 @@ func newPostgresERP(t *testing.T) erpDatabase {
 		db:        db,
 		query:     testdata(t, "postgres-query.sql"),
 		writeback: testdata(t, "postgres-writeback.sql"),
+		reversal:  testdata(t, "postgres-reversal.sql"),
 		sleepQuery: `SELECT 'R-1' AS ref_payment, 'Factura lenta' AS description, 1000 AS amount,
        'COP' AS currency_type, 'Cliente Lento' AS payer_name
 FROM pg_sleep(5)

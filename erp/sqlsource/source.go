@@ -16,7 +16,8 @@ import (
 )
 
 // The named parameters. The lookup query binds :id_number; a write-back
-// statement may bind any of writebackParams, each as often as it likes.
+// statement may bind any of writebackParams, and a reversal statement any of
+// reversalParams, each as often as it likes.
 const (
 	paramIDNumber      = "id_number"
 	paramRefPayment    = "ref_payment"
@@ -26,11 +27,17 @@ const (
 	paramStatus        = "status"
 	paramCurrencyType  = "currency_type"
 	paramPaymentMethod = "payment_method"
+	paramReversedAt    = "reversed_at"
 )
 
 var writebackParams = []string{
 	paramRefPayment, paramAmount, paramTransactionID, paramPaidAt,
 	paramStatus, paramIDNumber, paramCurrencyType, paramPaymentMethod,
+}
+
+var reversalParams = []string{
+	paramRefPayment, paramAmount, paramTransactionID, paramReversedAt,
+	paramIDNumber, paramCurrencyType, paramPaymentMethod,
 }
 
 // startupTimeout bounds New's checks when its ctx has no deadline of its own.
@@ -48,13 +55,15 @@ type Source struct {
 	db        *sql.DB
 	lookup    statement
 	writeback []statement
+	reversal  []statement
 	log       *slog.Logger
 }
 
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )
 
 // New connects to the database and checks, before it returns, that the
@@ -93,6 +102,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Source, error) 
 			return nil, fmt.Errorf("sqlsource: writeback_query: does not use :transaction_id, so it cannot be idempotent")
 		}
 	}
+	var reversal []statement
+	if strings.TrimSpace(cfg.ReversalQuery) != "" {
+		if writeback == nil {
+			return nil, fmt.Errorf("sqlsource: reversal_query: needs a writeback_query: only a payment the bridge recorded is reversed")
+		}
+		reversal, err = rewrite(d, cfg.ReversalQuery, reversalParams)
+		if err != nil {
+			return nil, fmt.Errorf("sqlsource: reversal_query: %w", err)
+		}
+		if !anyUses(reversal, paramTransactionID) {
+			return nil, fmt.Errorf("sqlsource: reversal_query: does not use :transaction_id, so it cannot be idempotent")
+		}
+	}
 
 	db, err := sql.Open(d.driverName, cfg.DSN)
 	if err != nil {
@@ -102,7 +124,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Source, error) 
 	db.SetMaxIdleConns(cfg.MaxIdleConns)
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 
-	s := &Source{dialect: d, db: db, lookup: lookup[0], writeback: writeback, log: logger}
+	s := &Source{dialect: d, db: db, lookup: lookup[0], writeback: writeback, reversal: reversal, log: logger}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, startupTimeout)
@@ -150,15 +172,20 @@ func (s *Source) check(ctx context.Context) (*layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlsource: %w", err)
 	}
-	for i, st := range s.writeback {
-		stmt, err := s.db.PrepareContext(ctx, st.sql)
-		if err != nil {
-			if transient(err) {
-				return nil, unavailable("check the write-back query", err)
+	for _, q := range []struct {
+		name  string
+		stmts []statement
+	}{{"writeback_query", s.writeback}, {"reversal_query", s.reversal}} {
+		for i, st := range q.stmts {
+			stmt, err := s.db.PrepareContext(ctx, st.sql)
+			if err != nil {
+				if transient(err) {
+					return nil, unavailable("check the "+q.name, err)
+				}
+				return nil, fmt.Errorf("sqlsource: %s: statement %d does not prepare: %w", q.name, i+1, err)
 			}
-			return nil, fmt.Errorf("sqlsource: writeback_query: statement %d does not prepare: %w", i+1, err)
+			_ = stmt.Close()
 		}
-		_ = stmt.Close()
 	}
 	return l, nil
 }
@@ -262,27 +289,63 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 		paramCurrencyType:  p.Currency,
 		paramPaymentMethod: p.PaymentMethod,
 	}
+	return s.runInTx(ctx, "write-back", s.writeback, values)
+}
+
+// CanReverse reports whether a reversal query is configured; without one
+// RecordReversal returns erp.ErrUnsupported and the bridge leaves each
+// reversal to the operator.
+func (s *Source) CanReverse() bool { return len(s.reversal) > 0 }
+
+// RecordReversal runs the reversal statements in order, in one transaction,
+// with the reversal's fields bound as :transaction_id, :ref_payment, :amount
+// (the reversed payment's, decimal text), :reversed_at (a time in UTC),
+// :id_number, :currency_type and :payment_method. Like RecordPayment's,
+// idempotency is the statements' own: a second reversal of a
+// :transaction_id, or one of a payment never recorded, must change nothing.
+// Errors as RecordPayment's.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if len(s.reversal) == 0 {
+		return fmt.Errorf("sqlsource: no reversal_query configured: %w", erp.ErrUnsupported)
+	}
+	if r.TransactionID == "" {
+		return errors.New("sqlsource: reversal: no transaction id")
+	}
+	values := map[string]any{
+		paramRefPayment:    r.RefPayment,
+		paramAmount:        r.Amount.String(),
+		paramTransactionID: r.TransactionID,
+		paramReversedAt:    r.ReversedAt.UTC(),
+		paramIDNumber:      r.IDNumber,
+		paramCurrencyType:  r.Currency,
+		paramPaymentMethod: r.PaymentMethod,
+	}
+	return s.runInTx(ctx, "reversal", s.reversal, values)
+}
+
+// runInTx runs stmts in order in one transaction with values bound.
+func (s *Source) runInTx(ctx context.Context, what string, stmts []statement, values map[string]any) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return writebackErr("begin", err)
+		return writebackErr(what, "begin", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for i, st := range s.writeback {
+	for i, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st.sql, st.args(values)...); err != nil {
-			return writebackErr(fmt.Sprintf("statement %d", i+1), err)
+			return writebackErr(what, fmt.Sprintf("statement %d", i+1), err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return writebackErr("commit", err)
+		return writebackErr(what, "commit", err)
 	}
 	return nil
 }
 
-func writebackErr(op string, err error) error {
+func writebackErr(what, op string, err error) error {
 	if transient(err) {
-		return unavailable("write-back: "+op, err)
+		return unavailable(what+": "+op, err)
 	}
-	return fmt.Errorf("sqlsource: write-back: %s: %w", op, err)
+	return fmt.Errorf("sqlsource: %s: %s: %w", what, op, err)
 }
 
 // Check pings the database; an error wraps erp.ErrUnavailable.

@@ -91,6 +91,49 @@ func TestSQLite(t *testing.T) {
 	}
 }
 
+func TestSQLiteReversal(t *testing.T) {
+	dsn, db := newSQLiteERP(t)
+	s := newTestSource(t, Config{
+		Driver: "sqlite", DSN: dsn,
+		Query:          testdata(t, "sqlite-query.sql"),
+		WritebackQuery: testdata(t, "sqlite-writeback.sql"),
+		ReversalQuery:  testdata(t, "sqlite-reversal.sql"),
+	})
+	balance := func() int64 {
+		t.Helper()
+		var cents int64
+		if err := db.QueryRow("SELECT balance_cents FROM invoices WHERE number = 'FV-1001'").Scan(&cents); err != nil {
+			t.Fatal(err)
+		}
+		return cents
+	}
+	p := erp.Payment{RefPayment: "FV-1001", IDNumber: "1020304050", Amount: dec("150000.50"), Currency: "COP",
+		TransactionID: "efipay-tx-7", PaidAt: time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC), Status: "paid", PaymentMethod: "PSE"}
+	if err := s.RecordPayment(testContext(t), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := balance(); got != 0 {
+		t.Fatalf("balance after the payment: got %d cents, want 0", got)
+	}
+	r := erp.Reversal{RefPayment: "FV-1001", IDNumber: "1020304050", Amount: dec("150000.50"), Currency: "COP",
+		TransactionID: "efipay-tx-7", ReversedAt: time.Date(2030, 1, 3, 9, 0, 0, 0, time.UTC)}
+	for i := range 2 {
+		if err := s.RecordReversal(testContext(t), r); err != nil {
+			t.Fatalf("RecordReversal #%d: %v", i+1, err)
+		}
+		if got := balance(); got != 15000050 {
+			t.Fatalf("balance after reversal #%d: got %d cents, want 15000050", i+1, got)
+		}
+	}
+	got, err := s.PendingCharges(testContext(t), "1020304050")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || got[0].RefPayment != "FV-1001" || !got[0].Amount.Equal(dec("150000.50")) {
+		t.Errorf("after the reversal: got %+v, want FV-1001 owing 150000.50 again", got)
+	}
+}
+
 // TestSQLiteIDNumber covers the id_number column: absent or NULL it is the
 // asked one; another value is passed through, for the core to hold back.
 func TestSQLiteIDNumber(t *testing.T) {
@@ -158,6 +201,14 @@ func TestSQLiteStartupChecks(t *testing.T) {
 			"unknown parameter :nope", false},
 		{"write-back that does not prepare", Config{Query: good, WritebackQuery: "INSERT INTO pagos (tx) VALUES (:transaction_id)"},
 			"statement 1 does not prepare: no such table: pagos", false},
+		{"reversal without :transaction_id", Config{Query: good, WritebackQuery: "INSERT INTO payments (transaction_id, invoice_id, amount_cents, paid_at, status) VALUES (:transaction_id, 1, 1, :paid_at, :status)",
+			ReversalQuery: "UPDATE payments SET status = 'reversed' WHERE invoice_id = 1"}, "reversal_query: does not use :transaction_id", false},
+		{"reversal with a parameter of the payment's only", Config{Query: good, WritebackQuery: "INSERT INTO payments (transaction_id, invoice_id, amount_cents, paid_at, status) VALUES (:transaction_id, 1, 1, :paid_at, :status)",
+			ReversalQuery: "UPDATE payments SET status = :status WHERE transaction_id = :transaction_id"}, "unknown parameter :status", false},
+		{"reversal that does not prepare", Config{Query: good, WritebackQuery: "INSERT INTO payments (transaction_id, invoice_id, amount_cents, paid_at, status) VALUES (:transaction_id, 1, 1, :paid_at, :status)",
+			ReversalQuery: "UPDATE pagos SET status = 'reversed' WHERE tx = :transaction_id"}, "reversal_query: statement 1 does not prepare: no such table: pagos", false},
+		{"reversal without write-back", Config{Query: good, ReversalQuery: "UPDATE payments SET status = 'reversed' WHERE transaction_id = :transaction_id"},
+			"reversal_query: needs a writeback_query", false},
 		{"unknown driver", Config{Driver: "oracle", Query: good}, `unknown driver "oracle"`, false},
 		{"empty query", Config{Query: "  "}, "query is empty", false},
 		{"idle above open", Config{Query: good, MaxOpenConns: 2, MaxIdleConns: 3}, "max_idle_conns (3) is more than max_open_conns (2)", false},

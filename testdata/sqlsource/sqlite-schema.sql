@@ -38,6 +38,13 @@ BEGIN
     UPDATE invoices SET balance_cents = balance_cents - NEW.amount_cents WHERE id = NEW.invoice_id;
 END;
 
+-- A payment marked reversed is owed again.
+CREATE TRIGGER payments_reverse AFTER UPDATE OF status ON payments
+WHEN NEW.status = 'reversed' AND OLD.status <> 'reversed'
+BEGIN
+    UPDATE invoices SET balance_cents = balance_cents + NEW.amount_cents WHERE id = NEW.invoice_id;
+END;
+
 INSERT INTO customers (id, document, name) VALUES
     (1, '1020304050', 'María Fernanda Gómez'),
     (2, '900123456',  'Ferretería El Tornillo SAS');
