@@ -72,8 +72,15 @@ type Config struct {
 	// JSON on stdin and must exit 0 once the payment is recorded, also when
 	// it already was (idempotency on transaction_id is the command's job).
 	WritebackCommand []string `yaml:"writeback_command"`
-	// WritebackTimeout bounds one run of WritebackCommand; default Timeout.
+	// WritebackTimeout bounds one run of WritebackCommand (and of
+	// ReversalCommand); default Timeout.
 	WritebackTimeout time.Duration `yaml:"writeback_timeout"`
+	// ReversalCommand, when set, undoes a payment the write-back command
+	// recorded (Efipay's "Reversada"): it gets the reversal as JSON on stdin,
+	// with "kind":"reversal", and must exit 0 once the payment is reversed,
+	// also when it already was. It may be the write-back script with an
+	// argument of its own. Without it, each reversal waits for the operator.
+	ReversalCommand []string `yaml:"reversal_command"`
 }
 
 // Source runs the merchant's command. It is safe for concurrent use: every
@@ -124,6 +131,18 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 			bad("writeback_command", "first item must be the program")
 		} else if err := checkExecutable(cfg.Dir, cfg.WritebackCommand[0]); err != nil {
 			bad("writeback_command", "%v", err)
+		}
+	}
+	if len(cfg.ReversalCommand) > 0 {
+		switch {
+		case len(cfg.WritebackCommand) == 0:
+			bad("reversal_command", "needs writeback_command: only a payment the bridge recorded is reversed")
+		case cfg.ReversalCommand[0] == "":
+			bad("reversal_command", "first item must be the program")
+		default:
+			if err := checkExecutable(cfg.Dir, cfg.ReversalCommand[0]); err != nil {
+				bad("reversal_command", "%v", err)
+			}
 		}
 	}
 	env, err := buildEnv(cfg.Env, cfg.CleanEnv)
@@ -199,6 +218,9 @@ func buildEnv(extra map[string]string, clean bool) ([]string, error) {
 
 // CanRecord reports whether a write-back command is configured.
 func (s *Source) CanRecord() bool { return len(s.cfg.WritebackCommand) > 0 }
+
+// CanReverse reports whether a reversal command is configured.
+func (s *Source) CanReverse() bool { return len(s.cfg.ReversalCommand) > 0 }
 
 // PendingCharges runs the lookup command for idNumber and reads its stdout.
 // A non-zero exit, output that is not one of the two shapes, output over
@@ -306,14 +328,58 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	if err != nil {
 		return fmt.Errorf("execsource: write-back: %w", err)
 	}
-	_, err = s.run(ctx, "write-back", s.cfg.WritebackCommand, append(stdin, '\n'), s.cfg.WritebackTimeout)
+	return s.runWrite(ctx, "write-back", s.cfg.WritebackCommand, stdin, p.RefPayment)
+}
+
+// reversal is what the reversal command gets on stdin.
+type reversal struct {
+	Kind          string       `json:"kind"`
+	RefPayment    string       `json:"ref_payment"`
+	IDNumber      string       `json:"id_number"`
+	Amount        models.Money `json:"amount"`
+	Currency      string       `json:"currency"`
+	TransactionID string       `json:"transaction_id"`
+	ReversedAt    string       `json:"reversed_at"`
+	Status        string       `json:"status"`
+	PaymentMethod string       `json:"payment_method"`
+}
+
+// RecordReversal runs the reversal command with r as JSON on stdin
+// ("kind":"reversal", "status":"reversed", amount the reversed payment's).
+// Exit codes as RecordPayment's; without a reversal command it answers
+// erp.ErrUnsupported.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if !s.CanReverse() {
+		return fmt.Errorf("execsource: no reversal_command configured: %w", erp.ErrUnsupported)
+	}
+	stdin, err := json.Marshal(reversal{
+		Kind:          "reversal",
+		RefPayment:    r.RefPayment,
+		IDNumber:      r.IDNumber,
+		Amount:        models.NewMoney(r.Amount),
+		Currency:      r.Currency,
+		TransactionID: r.TransactionID,
+		ReversedAt:    r.ReversedAt.UTC().Format(time.RFC3339),
+		Status:        models.StatusReversed,
+		PaymentMethod: r.PaymentMethod,
+	})
+	if err != nil {
+		return fmt.Errorf("execsource: reversal: %w", err)
+	}
+	return s.runWrite(ctx, "reversal", s.cfg.ReversalCommand, stdin, r.RefPayment)
+}
+
+// runWrite runs a write-back or reversal command with stdin and maps its
+// exit code.
+func (s *Source) runWrite(ctx context.Context, what string, argv []string, stdin []byte, ref string) error {
+	_, err := s.run(ctx, what, argv, append(stdin, '\n'), s.cfg.WritebackTimeout)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		switch ee.code {
 		case ExitUnknownCharge:
-			return fmt.Errorf("execsource: write-back: %s says the ERP does not know charge %q: %w", s.cfg.WritebackCommand[0], p.RefPayment, erp.ErrNotFound)
+			return fmt.Errorf("execsource: %s: %s says the ERP does not know charge %q: %w", what, argv[0], ref, erp.ErrNotFound)
 		case ExitRefused:
-			return fmt.Errorf("execsource: write-back: %s refused the payment for good (exit %d); see its stderr in the log", s.cfg.WritebackCommand[0], ee.code)
+			return fmt.Errorf("execsource: %s: %s refused it for good (exit %d); see its stderr in the log", what, argv[0], ee.code)
 		}
 	}
 	return err
@@ -328,8 +394,9 @@ func (s *Source) Check(context.Context) error {
 }
 
 var (
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )
 
 var _ erp.Source = (*Source)(nil)

@@ -240,6 +240,62 @@ func TestWriteback(t *testing.T) {
 	}
 }
 
+func TestReversal(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "ledger.jsonl")
+	t.Setenv("LEDGER", ledger)
+	wb := script(t, "writeback.sh")
+	s, _ := newSource(t, Config{Command: []string{script(t, "charges.sh")}, WritebackCommand: []string{wb},
+		ReversalCommand: []string{wb, "--reversal"}})
+	if !s.CanReverse() {
+		t.Fatal("got CanReverse false, want true")
+	}
+	p := erp.Payment{
+		RefPayment: "FAC-1001", IDNumber: "1032456789", Amount: dec("3450000.50"), Currency: "COP",
+		TransactionID: "tx-42", PaidAt: time.Date(2026, 4, 1, 15, 4, 5, 0, time.UTC), Status: "paid", PaymentMethod: "PSE",
+	}
+	if err := s.RecordPayment(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	r := erp.Reversal{RefPayment: "FAC-1001", IDNumber: "1032456789", Amount: dec("3450000.50"), Currency: "COP",
+		TransactionID: "tx-42", ReversedAt: time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC), PaymentMethod: "PSE"}
+	for i := range 2 {
+		if err := s.RecordReversal(context.Background(), r); err != nil {
+			t.Fatalf("RecordReversal %d: %v", i, err)
+		}
+	}
+	// A payment the ERP never recorded: nothing to undo.
+	if err := s.RecordReversal(context.Background(), erp.Reversal{RefPayment: "FAC-1001", TransactionID: "tx-never"}); err != nil {
+		t.Fatalf("RecordReversal of an unknown payment: %v", err)
+	}
+	b, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"ref_payment":"FAC-1001","id_number":"1032456789","amount":3450000.5,"currency":"COP","transaction_id":"tx-42","paid_at":"2026-04-01T15:04:05Z","status":"paid","payment_method":"PSE"}` + "\n" +
+		`{"kind":"reversal","ref_payment":"FAC-1001","id_number":"1032456789","amount":3450000.5,"currency":"COP","transaction_id":"tx-42","reversed_at":"2026-04-02T09:00:00Z","status":"reversed","payment_method":"PSE"}` + "\n"
+	if string(b) != want {
+		t.Errorf("got ledger\n%s\nwant\n%s", b, want)
+	}
+	for _, tt := range []struct {
+		ref                   string
+		notFound, unavailable bool
+	}{{"UNKNOWN", true, false}, {"REFUSED", false, false}, {"FLAKY", false, true}} {
+		r.RefPayment = tt.ref
+		err := s.RecordReversal(context.Background(), r)
+		if err == nil || errors.Is(err, erp.ErrNotFound) != tt.notFound || errors.Is(err, erp.ErrUnavailable) != tt.unavailable {
+			t.Errorf("%s: got %v, want notFound=%v unavailable=%v", tt.ref, err, tt.notFound, tt.unavailable)
+		}
+	}
+
+	plain, _ := newSource(t, Config{Command: []string{script(t, "charges.sh")}, WritebackCommand: []string{wb}})
+	if plain.CanReverse() {
+		t.Error("without reversal_command: got CanReverse true, want false")
+	}
+	if err := plain.RecordReversal(context.Background(), r); !errors.Is(err, erp.ErrUnsupported) {
+		t.Errorf("without reversal_command: got %v, want ErrUnsupported", err)
+	}
+}
+
 func TestWritebackUnsupported(t *testing.T) {
 	s, _ := newSource(t, Config{Command: []string{script(t, "charges.sh")}})
 	if s.CanRecord() {
@@ -269,6 +325,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"relative to dir", Config{Command: []string{"./missing.sh"}, Dir: dir}, `"./missing.sh"`},
 		{"unset env", Config{Command: []string{"/bin/sh"}, Env: map[string]string{"X": "${EXEC_TEST_UNSET}"}}, "EXEC_TEST_UNSET is not set"},
 		{"bad writeback", Config{Command: []string{"/bin/sh"}, WritebackCommand: []string{notExec}}, "writeback_command:"},
+		{"reversal without writeback", Config{Command: []string{"/bin/sh"}, ReversalCommand: []string{"/bin/sh"}}, "reversal_command: needs writeback_command"},
+		{"bad reversal", Config{Command: []string{"/bin/sh"}, WritebackCommand: []string{"/bin/sh"}, ReversalCommand: []string{notExec}}, "reversal_command:"},
 		{"negative timeout", Config{Command: []string{"/bin/sh"}, Timeout: -time.Second}, "timeout"},
 	}
 	for _, tt := range tests {
