@@ -103,6 +103,10 @@ type Config struct {
 	// Writeback records payments in the ERP; empty URL means the source does
 	// not record payments.
 	Writeback Writeback `yaml:"writeback"`
+	// Reversal undoes a payment the write-back recorded (Efipay's
+	// "Reversada"); empty URL means each reversal waits for the operator. It
+	// needs Writeback. Its URL, Body and Headers may use reversalFields.
+	Reversal Writeback `yaml:"reversal"`
 }
 
 // Auth is how requests authenticate.
@@ -153,6 +157,13 @@ type Writeback struct {
 var writebackFields = []string{
 	"ref_payment", "transaction_id", "id_number", "amount", "currency",
 	"paid_at", "paid_date", "status", "payment_method",
+}
+
+// reversalFields are the placeholders of the reversal request: the reversed
+// payment's, {status} "reversed", and when the bridge learned of it.
+var reversalFields = []string{
+	"ref_payment", "transaction_id", "id_number", "amount", "currency",
+	"reversed_at", "reversed_date", "status", "payment_method",
 }
 
 // prepare applies the preset and the defaults, expands ${ENV} and checks
@@ -209,6 +220,9 @@ func (c Config) prepare(lookupEnv func(string) (string, bool)) (Config, error) {
 	expand("writeback.url", &c.Writeback.URL)
 	expand("writeback.body", &c.Writeback.Body)
 	c.Writeback.Headers = expandMap("writeback.headers", c.Writeback.Headers)
+	expand("reversal.url", &c.Reversal.URL)
+	expand("reversal.body", &c.Reversal.Body)
+	c.Reversal.Headers = expandMap("reversal.headers", c.Reversal.Headers)
 
 	// Defaults.
 	c.Method = strings.ToUpper(strings.TrimSpace(c.Method))
@@ -242,6 +256,10 @@ func (c Config) prepare(lookupEnv func(string) (string, bool)) (Config, error) {
 	c.Writeback.Method = strings.ToUpper(strings.TrimSpace(c.Writeback.Method))
 	if c.Writeback.Method == "" {
 		c.Writeback.Method = http.MethodPost
+	}
+	c.Reversal.Method = strings.ToUpper(strings.TrimSpace(c.Reversal.Method))
+	if c.Reversal.Method == "" {
+		c.Reversal.Method = http.MethodPost
 	}
 
 	// Checks.
@@ -355,6 +373,27 @@ func (c Config) prepare(lookupEnv func(string) (string, bool)) (Config, error) {
 	} else if c.Writeback.Body != "" || len(c.Writeback.Headers) > 0 {
 		bad("writeback.url", "is required when writeback.body or writeback.headers is set")
 	}
+	if c.Reversal.URL != "" {
+		if c.Writeback.URL == "" {
+			bad("reversal.url", "needs writeback.url: only a payment the bridge recorded is reversed")
+		}
+		checkURL(bad, "reversal.url", c.Reversal.URL, reversalFields)
+		if err := checkPlaceholders(c.Reversal.Body, reversalFields); err != nil {
+			bad("reversal.body", "%v", err)
+		}
+		for k, v := range c.Reversal.Headers {
+			if err := checkPlaceholders(v, reversalFields); err != nil {
+				bad("reversal.headers."+k, "%v", err)
+			}
+		}
+		switch c.Reversal.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			bad("reversal.method", "%q is not POST, PUT, PATCH or DELETE", c.Reversal.Method)
+		}
+	} else if c.Reversal.Body != "" || len(c.Reversal.Headers) > 0 {
+		bad("reversal.url", "is required when reversal.body or reversal.headers is set")
+	}
 	if strings.EqualFold(c.Preset, "siigo") && !hasHeader(c.Headers, "Partner-Id") {
 		bad("headers.Partner-Id", "is required by Siigo's API (your integration's name)")
 	}
@@ -454,6 +493,11 @@ func overlay(base, top Config) Config {
 	setStr(&w.Method, top.Writeback.Method)
 	setStr(&w.Body, top.Writeback.Body)
 	w.Headers = merge(base.Writeback.Headers, top.Writeback.Headers)
+	r := &out.Reversal
+	setStr(&r.URL, top.Reversal.URL)
+	setStr(&r.Method, top.Reversal.Method)
+	setStr(&r.Body, top.Reversal.Body)
+	r.Headers = merge(base.Reversal.Headers, top.Reversal.Headers)
 	return out
 }
 

@@ -212,20 +212,54 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 		"status":         p.Status,
 		"payment_method": p.PaymentMethod,
 	}
-	wb := s.cfg.Writeback
-	headers := make(map[string]string, len(wb.Headers)+1)
-	for k, v := range wb.Headers {
+	return s.write(ctx, "write-back", s.cfg.Writeback, vals, p.TransactionID)
+}
+
+// CanReverse reports whether a reversal request is configured.
+func (s *Source) CanReverse() bool { return s.cfg.Reversal.URL != "" }
+
+// RecordReversal sends the reversal request once, with the reversed
+// payment's fields, {status} "reversed", {reversed_at} and {reversed_date},
+// and an Idempotency-Key of the transaction ID followed by "-reversal" (the
+// payment's own key must not answer for it). Answers as RecordPayment's;
+// without a reversal request it answers erp.ErrUnsupported.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if !s.CanReverse() {
+		return fmt.Errorf("httpsource: no reversal configured: %w", erp.ErrUnsupported)
+	}
+	if r.TransactionID == "" {
+		return errors.New("httpsource: reversal: no transaction ID")
+	}
+	vals := map[string]string{
+		"ref_payment":    r.RefPayment,
+		"transaction_id": r.TransactionID,
+		"id_number":      r.IDNumber,
+		"amount":         r.Amount.String(),
+		"currency":       r.Currency,
+		"reversed_at":    r.ReversedAt.UTC().Format(time.RFC3339),
+		"reversed_date":  r.ReversedAt.In(colombia).Format(time.DateOnly),
+		"status":         "reversed",
+		"payment_method": r.PaymentMethod,
+	}
+	return s.write(ctx, "reversal", s.cfg.Reversal, vals, r.TransactionID+"-reversal")
+}
+
+// write renders and sends a write request (a write-back or a reversal) once
+// and maps the answer.
+func (s *Source) write(ctx context.Context, op string, wr Writeback, vals map[string]string, key string) error {
+	headers := make(map[string]string, len(wr.Headers)+1)
+	for k, v := range wr.Headers {
 		headers[k] = render(v, vals, escapeHeader)
 	}
-	headers["Idempotency-Key"] = escapeHeader(p.TransactionID)
+	headers["Idempotency-Key"] = escapeHeader(key)
 	req := request{
-		op:      "write-back",
-		method:  wb.Method,
-		url:     render(wb.URL, vals, escapeURL),
+		op:      op,
+		method:  wr.Method,
+		url:     render(wr.URL, vals, escapeURL),
 		headers: headers,
 	}
-	if wb.Body != "" {
-		req.body = []byte(render(wb.Body, vals, escapeJSON))
+	if wr.Body != "" {
+		req.body = []byte(render(wr.Body, vals, escapeJSON))
 	}
 	ans, err := s.do(ctx, req)
 	if err != nil {
@@ -235,11 +269,11 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	case st >= 200 && st < 300:
 		return nil
 	case st == http.StatusNotFound || st == http.StatusGone:
-		return fmt.Errorf("httpsource: write-back: %s answered %d: %w", req.host(), st, erp.ErrNotFound)
+		return fmt.Errorf("httpsource: %s: %s answered %d: %w", op, req.host(), st, erp.ErrNotFound)
 	case retryableStatus(st):
-		return fmt.Errorf("httpsource: write-back: %s answered %d: %w", req.host(), st, erp.ErrUnavailable)
+		return fmt.Errorf("httpsource: %s: %s answered %d: %w", op, req.host(), st, erp.ErrUnavailable)
 	default:
-		return fmt.Errorf("httpsource: write-back: %s refused the payment with %d: %s", req.host(), st, truncate(strings.TrimSpace(string(ans.body)), 200))
+		return fmt.Errorf("httpsource: %s: %s refused it with %d: %s", op, req.host(), st, truncate(strings.TrimSpace(string(ans.body)), 200))
 	}
 }
 
@@ -453,8 +487,9 @@ func (s *Source) bearer(ctx context.Context, stale string) (string, error) {
 }
 
 var (
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )
 
 var _ erp.Source = (*Source)(nil)

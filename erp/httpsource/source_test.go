@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -517,6 +519,115 @@ func TestWriteback(t *testing.T) {
 	}
 }
 
+// TestReversal runs a payment and its reversal against a fake ERP that
+// keeps balances and, like the APIs the presets name, answers a repeated
+// Idempotency-Key with the first answer without doing anything again.
+func TestReversal(t *testing.T) {
+	var mu sync.Mutex
+	balance := map[string]decimal.Decimal{"FE-1042": dec("69000.50")}
+	paid := map[string]decimal.Decimal{} // amount by transaction
+	seenKeys := map[string]bool{}
+	var reversalBodies []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodGet { // the lookup: open invoices
+			var items []string
+			for ref, b := range balance {
+				if b.IsPositive() {
+					items = append(items, `{"ref_payment":"`+ref+`","description":"Factura","amount":`+b.String()+`,"currency_type":"COP","payer_name":"Ferretería","id_number":"900123456"}`)
+				}
+			}
+			w.Write([]byte("[" + strings.Join(items, ",") + "]"))
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("%s %s: body is not JSON: %v", r.Method, r.URL.Path, err)
+		}
+		if seenKeys[key] {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		seenKeys[key] = true
+		amount := dec(fmt.Sprint(body["amount"]))
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/payments"):
+			ref := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/invoices/"), "/payments")
+			paid[fmt.Sprint(body["reference"])] = amount
+			balance[ref] = balance[ref].Sub(amount)
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversal"):
+			tx := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/payments/"), "/reversal")
+			reversalBodies = append(reversalBodies, body)
+			if _, ok := paid[tx]; ok {
+				delete(paid, tx)
+				balance[fmt.Sprint(body["invoice"])] = balance[fmt.Sprint(body["invoice"])].Add(amount)
+			}
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+
+	cfg := flatConfig(srv.URL)
+	cfg.Writeback = Writeback{
+		URL:  srv.URL + "/invoices/{ref_payment}/payments",
+		Body: `{"amount":{amount},"currency":"{currency}","reference":"{transaction_id}","date":"{paid_date}"}`,
+	}
+	cfg.Reversal = Writeback{
+		URL:  srv.URL + "/payments/{transaction_id}/reversal",
+		Body: `{"invoice":"{ref_payment}","amount":{amount},"status":"{status}","date":"{reversed_date}","at":"{reversed_at}"}`,
+	}
+	s := newSource(t, cfg)
+	if !s.CanReverse() {
+		t.Fatal("got CanReverse false, want true")
+	}
+	ctx := context.Background()
+	if err := s.RecordPayment(ctx, erp.Payment{RefPayment: "FE-1042", IDNumber: "900123456", Amount: dec("69000.50"), Currency: "COP",
+		TransactionID: "tx-77", PaidAt: time.Date(2026, 4, 2, 3, 0, 0, 0, time.UTC), Status: "paid"}); err != nil {
+		t.Fatalf("RecordPayment: %v", err)
+	}
+	if got, err := s.PendingCharges(ctx, "900123456"); err != nil || len(got) != 0 {
+		t.Fatalf("after the payment: got %+v (%v), want nothing owed", got, err)
+	}
+	rev := erp.Reversal{RefPayment: "FE-1042", IDNumber: "900123456", Amount: dec("69000.50"), Currency: "COP",
+		TransactionID: "tx-77", ReversedAt: time.Date(2026, 4, 3, 2, 30, 0, 0, time.UTC)}
+	for i := range 2 { // the worker may deliver it twice
+		if err := s.RecordReversal(ctx, rev); err != nil {
+			t.Fatalf("RecordReversal %d: %v", i+1, err)
+		}
+	}
+	got, err := s.PendingCharges(ctx, "900123456")
+	if err != nil || len(got) != 1 || got[0].RefPayment != "FE-1042" || !got[0].Amount.Equal(dec("69000.50")) {
+		t.Fatalf("after the reversal: got %+v (%v), want FE-1042 owing 69000.50 once", got, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]any{"invoice": "FE-1042", "amount": 69000.5, "status": "reversed", "date": "2026-04-02", "at": "2026-04-03T02:30:00Z"}
+	if len(reversalBodies) != 1 || !reflect.DeepEqual(reversalBodies[0], want) {
+		t.Errorf("reversal bodies: got %v, want one %v", reversalBodies, want)
+	}
+	if !seenKeys["tx-77"] || !seenKeys["tx-77-reversal"] {
+		t.Errorf("idempotency keys: got %v, want tx-77 and tx-77-reversal", seenKeys)
+	}
+}
+
+func TestReversalUnsupported(t *testing.T) {
+	cfg := flatConfig("http://127.0.0.1:1")
+	cfg.Writeback = Writeback{URL: "http://127.0.0.1:1/pay"}
+	s := newSource(t, cfg)
+	if s.CanReverse() {
+		t.Error("got CanReverse true, want false")
+	}
+	if err := s.RecordReversal(context.Background(), erp.Reversal{TransactionID: "t"}); !errors.Is(err, erp.ErrUnsupported) {
+		t.Errorf("got %v, want ErrUnsupported", err)
+	}
+}
+
 func TestWritebackUnsupported(t *testing.T) {
 	s := newSource(t, flatConfig("http://127.0.0.1:1"))
 	if s.CanRecord() {
@@ -571,6 +682,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			c.Writeback = Writeback{URL: "https://erp.example/pay", Body: `{"x":"{invoice}"}`}
 		}, "writeback.body: unknown placeholder {invoice}"},
 		{"writeback body without url", func(c *Config) { c.Writeback.Body = "{}" }, "writeback.url: is required"},
+		{"reversal without writeback", func(c *Config) { c.Reversal = Writeback{URL: "https://erp.example/rev/{transaction_id}"} },
+			"reversal.url: needs writeback.url"},
+		{"reversal placeholder", func(c *Config) {
+			c.Writeback = Writeback{URL: "https://erp.example/pay"}
+			c.Reversal = Writeback{URL: "https://erp.example/rev", Body: `{"x":"{paid_at}"}`}
+		}, "reversal.body: unknown placeholder {paid_at}"},
+		{"reversal method", func(c *Config) {
+			c.Writeback = Writeback{URL: "https://erp.example/pay"}
+			c.Reversal = Writeback{URL: "https://erp.example/rev", Method: "GET"}
+		}, `reversal.method: "GET"`},
 		{"siigo without Partner-Id", func(c *Config) { *c = Config{Preset: "siigo", Auth: Auth{Username: "u", Password: "p"}} }, "Partner-Id"},
 	}
 	for _, tt := range tests {
