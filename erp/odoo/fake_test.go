@@ -309,12 +309,52 @@ func (f *fakeOdoo) dispatch(model, method string, ids []int64, kw map[string]any
 		if f.version >= 18 {
 			memo = "memo"
 		}
+		state := "posted"
+		if f.version >= 18 {
+			state = "in_process"
+		}
 		f.nextID++
 		f.payments = append(f.payments, map[string]any{
 			"id": f.nextID, memo: wz.vals["communication"], "amount": amount, "date": wz.vals["payment_date"],
-			"journal_id": []any{f.journal, "Bancolombia"}, "reconciled_invoice_ids": []any{moveID},
+			"journal_id": []any{f.journal, "Bancolombia"}, "reconciled_invoice_ids": []any{moveID}, "state": state,
 		})
 		return map[string]any{"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment", "res_id": f.nextID}, nil
+	case "account.payment/action_draft":
+		// Reset to draft unreconciles the payment: its invoice owes the
+		// amount again.
+		for _, id := range ids {
+			p := f.byID(f.payments, id)
+			if p == nil {
+				return nil, &fakeError{status: 404, name: "odoo.exceptions.MissingError", message: "Record does not exist or has been deleted."}
+			}
+			if p["state"] == "cancel" || p["state"] == "canceled" || p["state"] == "draft" {
+				return nil, &fakeError{status: 422, name: "odoo.exceptions.UserError", message: "Only posted payments can be reset to draft."}
+			}
+			for _, mid := range asIDs(p["reconciled_invoice_ids"]) {
+				mv := f.byID(f.moves, mid)
+				residual := asFloat(mv["amount_residual"]) + asFloat(p["amount"])
+				mv["amount_residual"] = json.Number(strconv.FormatFloat(residual, 'f', -1, 64))
+				mv["payment_state"] = "not_paid"
+			}
+			p["reconciled_invoice_ids"] = []any{}
+			p["state"] = "draft"
+		}
+		return true, nil
+	case "account.payment/action_cancel":
+		for _, id := range ids {
+			p := f.byID(f.payments, id)
+			if p == nil {
+				return nil, &fakeError{status: 404, name: "odoo.exceptions.MissingError", message: "Record does not exist or has been deleted."}
+			}
+			if p["state"] != "draft" {
+				return nil, &fakeError{status: 422, name: "odoo.exceptions.UserError", message: "Only draft payments can be cancelled."}
+			}
+			p["state"] = "cancel"
+			if f.version >= 18 {
+				p["state"] = "canceled"
+			}
+		}
+		return true, nil
 	}
 	return nil, &fakeError{status: 404, name: "builtins.AttributeError", message: fmt.Sprintf("The method '%s' does not exist on the model '%s'", method, model)}
 }

@@ -185,6 +185,10 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 // CanRecord reports whether a journal for payments is configured.
 func (s *Source) CanRecord() bool { return s.cfg.JournalID != 0 }
 
+// CanReverse reports whether reversals are written back: whenever payments
+// are, since a reversal cancels the payment RecordPayment created.
+func (s *Source) CanReverse() bool { return s.CanRecord() }
+
 // text is an Odoo char/date field: a string, or false when empty.
 type text string
 
@@ -541,6 +545,73 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	return nil
 }
 
+// RecordReversal cancels the payment RecordPayment created for
+// r.TransactionID (found by its memo), as a person does in Odoo: "Reset to
+// draft" (account.payment action_draft, which unreconciles it, so the
+// invoice owes the amount again) and then "Cancel" (action_cancel). It is
+// idempotent: a payment already cancelled, or none with that memo (never
+// recorded), leaves nothing to do. A refusal by Odoo (a UserError such as a
+// lock date, or a payment matched with a bank statement) wraps
+// erp.ErrUnsupported: the bridge hands the reversal to the operator with
+// Odoo's message. Other failures are as RecordPayment's.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if !s.CanReverse() {
+		return fmt.Errorf("odoo: no journal_id configured: %w", erp.ErrUnsupported)
+	}
+	if r.TransactionID == "" {
+		return errors.New("odoo: reversal: no transaction ID")
+	}
+	memo, err := s.memo(ctx)
+	if err != nil {
+		return err
+	}
+	var pays []struct {
+		ID    int64  `json:"id"`
+		State string `json:"state"`
+	}
+	if err := s.rpc.call(ctx, "account.payment", "search_read", nil, map[string]any{
+		"domain":  []any{term(memo, "=", r.TransactionID)},
+		"fields":  []string{"id", "state"},
+		"context": s.odooContext(nil),
+	}, &pays); err != nil {
+		return writeError("looking for the payment to reverse", err)
+	}
+	if len(pays) == 0 {
+		s.log.InfoContext(ctx, "reversal of a payment odoo never recorded; nothing to undo", "ref_payment", r.RefPayment)
+		return nil
+	}
+	for _, p := range pays {
+		switch p.State {
+		case "cancel", "canceled": // Odoo 17 and before, Odoo 18 and after
+			continue
+		case "draft":
+		default:
+			if err := s.rpc.call(ctx, "account.payment", "action_draft", []int64{p.ID}, map[string]any{
+				"context": s.odooContext(nil),
+			}, nil); err != nil {
+				return reversalError("resetting the payment to draft", err)
+			}
+		}
+		if err := s.rpc.call(ctx, "account.payment", "action_cancel", []int64{p.ID}, map[string]any{
+			"context": s.odooContext(nil),
+		}, nil); err != nil {
+			return reversalError("cancelling the payment", err)
+		}
+		s.log.InfoContext(ctx, "payment reversed in odoo", "ref_payment", r.RefPayment, "odoo_payment_id", p.ID)
+	}
+	return nil
+}
+
+// reversalError is writeError, except that Odoo refusing for good means the
+// operator must reverse the payment by hand.
+func reversalError(op string, err error) error {
+	var oe *Error
+	if errors.As(err, &oe) && !oe.is("MissingError") && oe.permanent() {
+		return fmt.Errorf("odoo: %s: %w; reverse it in Odoo by hand: %w", op, err, erp.ErrUnsupported)
+	}
+	return writeError(op, err)
+}
+
 // firstID reads create's answer: [id] for a list of values, id for one.
 func firstID(raw json.RawMessage) (int64, error) {
 	var ids []int64
@@ -568,8 +639,9 @@ func (s *Source) Check(ctx context.Context) error {
 }
 
 var (
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )
 
 var _ erp.Source = (*Source)(nil)

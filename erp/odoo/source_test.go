@@ -250,6 +250,112 @@ func TestRecordPaymentErrors(t *testing.T) {
 	}
 }
 
+func TestRecordReversal(t *testing.T) {
+	for _, tt := range []struct {
+		protocol  string
+		version   int
+		memo      string
+		cancelled string
+	}{{ProtocolJSONRPC, 17, "ref", "cancel"}, {ProtocolJSONRPC, 18, "memo", "canceled"}, {ProtocolJSON2, 19, "memo", "canceled"}} {
+		t.Run(tt.protocol+"/"+strconv.Itoa(tt.version), func(t *testing.T) {
+			s, fake := setup(t, tt.protocol, nil)
+			fake.version = tt.version
+			ctx := context.Background()
+			if !s.CanReverse() {
+				t.Fatal("got CanReverse false, want true")
+			}
+			p := erp.Payment{RefPayment: "INV/2026/00042", IDNumber: "900123456", Amount: dec("69000"), Currency: "COP",
+				TransactionID: "efi-tx-1", PaidAt: time.Date(2026, 4, 2, 2, 30, 0, 0, time.UTC), Status: "paid"}
+			if err := s.RecordPayment(ctx, p); err != nil {
+				t.Fatalf("RecordPayment: %v", err)
+			}
+			if got, err := s.PendingCharges(ctx, "900123456"); err != nil || hasRef(got, "INV/2026/00042") {
+				t.Fatalf("after the payment: got %+v (%v), want INV/2026/00042 no longer owed", got, err)
+			}
+			r := erp.Reversal{RefPayment: "INV/2026/00042", IDNumber: "900123456", Amount: dec("69000"), Currency: "COP",
+				TransactionID: "efi-tx-1", ReversedAt: time.Date(2026, 4, 3, 12, 0, 0, 0, time.UTC)}
+			for i := range 2 { // the worker may deliver it twice
+				if err := s.RecordReversal(ctx, r); err != nil {
+					t.Fatalf("RecordReversal %d: %v", i+1, err)
+				}
+			}
+			if n := len(fake.callsTo("account.payment", "action_draft")); n != 1 {
+				t.Errorf("got %d action_draft calls, want 1", n)
+			}
+			if n := len(fake.callsTo("account.payment", "action_cancel")); n != 1 {
+				t.Errorf("got %d action_cancel calls, want 1", n)
+			}
+			if st := fake.payments[0]["state"]; st != tt.cancelled {
+				t.Errorf("payment state: got %v, want %s", st, tt.cancelled)
+			}
+			got, err := s.PendingCharges(ctx, "900123456")
+			if err != nil || !hasRef(got, "INV/2026/00042") {
+				t.Fatalf("after the reversal: got %+v (%v), want INV/2026/00042 owed again", got, err)
+			}
+			// A replayed payment job finds the cancelled payment by its memo
+			// and records nothing.
+			if err := s.RecordPayment(ctx, p); err != nil {
+				t.Fatalf("RecordPayment after the reversal: %v", err)
+			}
+			if len(fake.payments) != 1 {
+				t.Errorf("got %d payments, want 1", len(fake.payments))
+			}
+			// A payment Odoo never recorded: nothing to undo.
+			if err := s.RecordReversal(ctx, erp.Reversal{RefPayment: "INV/2026/00042", TransactionID: "never"}); err != nil {
+				t.Errorf("reversal of an unknown payment: got %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestRecordReversalErrors(t *testing.T) {
+	tests := []struct {
+		name                               string
+		fail                               string
+		fe                                 *fakeError
+		unsupported, unavailable, notFound bool
+	}{
+		{"odoo refuses: the operator", "account.payment/action_draft",
+			&fakeError{status: 422, name: "odoo.exceptions.UserError", message: "You cannot modify entries prior to the lock date"}, true, false, false},
+		{"server error: later", "account.payment/action_cancel",
+			&fakeError{status: 500, name: "psycopg2.errors.SerializationFailure", message: "could not serialize access"}, false, true, false},
+		{"search fails: later", "account.payment/search_read",
+			&fakeError{status: 503, name: "werkzeug.exceptions.ServiceUnavailable", message: "down"}, false, true, false},
+	}
+	for _, protocol := range protocols {
+		for _, tt := range tests {
+			t.Run(protocol+"/"+tt.name, func(t *testing.T) {
+				s, fake := setup(t, protocol, nil)
+				ctx := context.Background()
+				if err := s.RecordPayment(ctx, erp.Payment{RefPayment: "INV/2026/00042", Amount: dec("69000"), Currency: "COP",
+					TransactionID: "tx", PaidAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+				fake.mu.Lock()
+				fake.fail[tt.fail] = tt.fe
+				fake.mu.Unlock()
+				err := s.RecordReversal(ctx, erp.Reversal{RefPayment: "INV/2026/00042", TransactionID: "tx"})
+				if err == nil || errors.Is(err, erp.ErrUnsupported) != tt.unsupported || errors.Is(err, erp.ErrUnavailable) != tt.unavailable ||
+					errors.Is(err, erp.ErrNotFound) != tt.notFound {
+					t.Errorf("got %v, want unsupported=%v unavailable=%v notFound=%v", err, tt.unsupported, tt.unavailable, tt.notFound)
+				}
+				if tt.unsupported && !strings.Contains(err.Error(), "lock date") {
+					t.Errorf("got %v, want Odoo's reason for the operator", err)
+				}
+			})
+		}
+	}
+}
+
+func hasRef(charges []erp.Charge, ref string) bool {
+	for _, c := range charges {
+		if c.RefPayment == ref {
+			return true
+		}
+	}
+	return false
+}
+
 func TestRecordPaymentUnsupported(t *testing.T) {
 	s, _ := setup(t, ProtocolJSON2, func(c *Config) { c.JournalID = 0 })
 	if s.CanRecord() {
