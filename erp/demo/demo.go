@@ -25,7 +25,8 @@
 //
 // Recorded payments are kept in memory only. A payment with status "paid"
 // removes its charge from later lookups, as a real ERP would; a
-// "partially_paid" one does not.
+// "partially_paid" one does not. A reversal of a paid one brings the charge
+// back.
 package demo
 
 import (
@@ -59,6 +60,7 @@ type Source struct {
 	payments []erp.Payment
 	txIDs    map[string]struct{}
 	paid     map[string]struct{} // ref_payment of fully paid charges
+	reversed map[string]struct{} // transaction ids reversed
 }
 
 // dataSet is the shape of customers.json.
@@ -114,6 +116,7 @@ func New(now func() time.Time) *Source {
 		refs:      make(map[string]struct{}),
 		txIDs:     make(map[string]struct{}),
 		paid:      make(map[string]struct{}),
+		reversed:  make(map[string]struct{}),
 	}
 	for _, c := range customers {
 		s.customers[c.IDNumber] = c
@@ -236,6 +239,32 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	return nil
 }
 
+// RecordReversal undoes the payment r.TransactionID in memory, once: a
+// charge it paid is offered again. A payment never recorded changes nothing.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("demo: record reversal: %w: %w", erp.ErrUnavailable, err)
+	}
+	if r.TransactionID == "" {
+		return errors.New("demo: record reversal: empty transaction id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, done := s.reversed[r.TransactionID]; done {
+		return nil
+	}
+	for _, p := range s.payments {
+		if p.TransactionID == r.TransactionID {
+			s.reversed[r.TransactionID] = struct{}{}
+			if p.Status == "paid" {
+				delete(s.paid, p.RefPayment)
+			}
+			break
+		}
+	}
+	return nil
+}
+
 // Payments returns a copy of the payments recorded so far, oldest first.
 func (s *Source) Payments() []erp.Payment {
 	s.mu.Lock()
@@ -252,7 +281,8 @@ func (s *Source) Check(ctx context.Context) error {
 }
 
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )

@@ -155,6 +155,37 @@ func rules(c erp.Charge, today string) []string {
 	return p
 }
 
+func TestRecordReversal(t *testing.T) {
+	ctx := context.Background()
+	src := demo.New(fixedNow)
+	pay := erp.Payment{
+		RefPayment: "DEMO-SEG-2026-0417", IDNumber: "1032456789", Amount: decimal.NewFromInt(85000),
+		Currency: "COP", TransactionID: "tx-1", PaidAt: fixedNow(), Status: "paid", PaymentMethod: "PSE",
+	}
+	if err := src.RecordPayment(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	rev := erp.Reversal{RefPayment: pay.RefPayment, IDNumber: pay.IDNumber, Amount: pay.Amount, Currency: "COP", TransactionID: "tx-1"}
+	for range 2 {
+		if err := src.RecordReversal(ctx, rev); err != nil {
+			t.Fatalf("got error %v, want nil", err)
+		}
+	}
+	if charges, _ := src.PendingCharges(ctx, "1032456789"); len(charges) != 2 {
+		t.Errorf("after the reversal: got %d charges, want both again", len(charges))
+	}
+	// Recorded again (a replayed job): still reversed, still offered.
+	if err := src.RecordPayment(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	if charges, _ := src.PendingCharges(ctx, "1032456789"); len(charges) != 2 {
+		t.Errorf("after a replayed payment: got %d charges, want 2", len(charges))
+	}
+	if err := src.RecordReversal(ctx, erp.Reversal{RefPayment: pay.RefPayment}); err == nil || errors.Is(err, erp.ErrUnavailable) {
+		t.Errorf("empty transaction id: got %v, want a non-retryable error", err)
+	}
+}
+
 func TestRecordPayment(t *testing.T) {
 	ctx := context.Background()
 	src := demo.New(fixedNow)

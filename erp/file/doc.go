@@ -104,4 +104,13 @@
 // write) is skipped with a warning and ended before the next append. The
 // journal does not change the charges file: remove paid charges from the
 // next export. One process at a time may use a journal.
+//
+// RecordReversal appends a line of its own when Efipay reverses a payment
+// the journal holds, once per transaction id:
+//
+//	{"transaction_id":"txn-123","ref_payment":"FAC-1001","id_number":"1032456789","amount":"20000","currency_type":"COP","status":"reversed","payment_method":"PSE","reversed_at":"2026-03-03T09:00:00Z"}
+//
+// A transaction id then has two lines, told apart by status: key readers on
+// (transaction_id, status == "reversed"). The charge is owed again: list it
+// in the next export.
 package file

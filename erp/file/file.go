@@ -226,6 +226,16 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	return s.journal.record(p)
 }
 
+// RecordReversal appends to the journal that the payment r.TransactionID
+// was reversed (status "reversed"), once. Like RecordPayment it does not
+// change the charges file: the next export must list the charge again.
+func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("file source: record reversal: %w: %w", erp.ErrUnavailable, err)
+	}
+	return s.journal.reverse(r)
+}
+
 // Check returns nil when the last read of the file succeeded. After a failed
 // reload lookups still answer from the last good content, but Check reports
 // the failure (wrapping erp.ErrUnavailable) so that it is seen and fixed.
@@ -257,7 +267,8 @@ func (s *Source) Close() error {
 }
 
 var (
-	_ erp.Source          = (*Source)(nil)
-	_ erp.PaymentRecorder = (*Source)(nil)
-	_ erp.HealthChecker   = (*Source)(nil)
+	_ erp.Source           = (*Source)(nil)
+	_ erp.PaymentRecorder  = (*Source)(nil)
+	_ erp.ReversalRecorder = (*Source)(nil)
+	_ erp.HealthChecker    = (*Source)(nil)
 )

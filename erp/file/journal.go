@@ -24,10 +24,25 @@ type journalLine struct {
 	CurrencyType  string `json:"currency_type"`
 	Status        string `json:"status"`
 	PaymentMethod string `json:"payment_method"`
-	PaidAt        string `json:"paid_at"`
+	PaidAt        string `json:"paid_at,omitempty"`
+	// ReversedAt is set on the line of a reversal (status "reversed").
+	ReversedAt string `json:"reversed_at,omitempty"`
 }
 
-// journal appends payments to a JSON Lines file, once per transaction id.
+// reversedStatus is the status of a reversal's line.
+const reversedStatus = "reversed"
+
+// key is what a line is written once per: its transaction, and whether it
+// reverses it.
+func (jl journalLine) key() string {
+	if jl.Status == reversedStatus {
+		return reversedStatus + "\x00" + jl.TransactionID
+	}
+	return jl.TransactionID
+}
+
+// journal appends payments to a JSON Lines file, once per transaction id,
+// and reversals of them, once each.
 type journal struct {
 	path string
 
@@ -59,7 +74,7 @@ func openJournal(path string, logger *slog.Logger) (*journal, error) {
 				if jerr := json.Unmarshal(t, &jl); jerr != nil || jl.TransactionID == "" {
 					logger.Warn("file source: unreadable journal line skipped", "journal", path, "line", lineNo)
 				} else {
-					j.seen[jl.TransactionID] = struct{}{}
+					j.seen[jl.key()] = struct{}{}
 					j.count++
 				}
 			}
@@ -82,7 +97,7 @@ func (j *journal) record(p erp.Payment) error {
 	if p.TransactionID == "" {
 		return errors.New("file source: record payment: empty transaction id")
 	}
-	line, err := json.Marshal(journalLine{
+	return j.append("record payment", journalLine{
 		TransactionID: p.TransactionID,
 		RefPayment:    p.RefPayment,
 		IDNumber:      p.IDNumber,
@@ -92,17 +107,40 @@ func (j *journal) record(p erp.Payment) error {
 		PaymentMethod: p.PaymentMethod,
 		PaidAt:        p.PaidAt.Format(time.RFC3339Nano),
 	})
+}
+
+// reverse appends the reversal of r's payment (status "reversed") unless it
+// is already in the journal, synced like record.
+func (j *journal) reverse(r erp.Reversal) error {
+	if r.TransactionID == "" {
+		return errors.New("file source: record reversal: empty transaction id")
+	}
+	return j.append("record reversal", journalLine{
+		TransactionID: r.TransactionID,
+		RefPayment:    r.RefPayment,
+		IDNumber:      r.IDNumber,
+		Amount:        r.Amount.String(),
+		CurrencyType:  r.Currency,
+		Status:        reversedStatus,
+		PaymentMethod: r.PaymentMethod,
+		ReversedAt:    r.ReversedAt.Format(time.RFC3339Nano),
+	})
+}
+
+// append writes jl unless a line with its key is in the journal.
+func (j *journal) append(op string, jl journalLine) error {
+	line, err := json.Marshal(jl)
 	if err != nil {
-		return fmt.Errorf("file source: record payment: %w", err)
+		return fmt.Errorf("file source: %s: %w", op, err)
 	}
 	line = append(line, '\n')
 
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return fmt.Errorf("file source: record payment: %w: source closed", erp.ErrUnavailable)
+		return fmt.Errorf("file source: %s: %w: source closed", op, erp.ErrUnavailable)
 	}
-	if _, dup := j.seen[p.TransactionID]; dup {
+	if _, dup := j.seen[jl.key()]; dup {
 		return nil
 	}
 	if j.torn {
@@ -120,7 +158,7 @@ func (j *journal) record(p erp.Payment) error {
 		// key on transaction_id.
 		return fmt.Errorf("file source: sync journal: %w: %w", erp.ErrUnavailable, err)
 	}
-	j.seen[p.TransactionID] = struct{}{}
+	j.seen[jl.key()] = struct{}{}
 	j.count++
 	return nil
 }

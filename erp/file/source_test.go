@@ -371,6 +371,46 @@ func TestJournal(t *testing.T) {
 	}
 }
 
+func TestJournalReversal(t *testing.T) {
+	ctx := context.Background()
+	path := copyFixture(t, "charges.json", "charges.json")
+	journal := path + ".payments.jsonl"
+	rev := erp.Reversal{RefPayment: "FAC-1001", IDNumber: "1032456789", Amount: decimal.RequireFromString("20000"), Currency: "COP",
+		TransactionID: "txn-123", ReversedAt: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC), PaymentMethod: "PSE"}
+
+	src, err := file.New(file.Config{Path: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.RecordPayment(ctx, payment("txn-123", "FAC-1001")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := src.RecordReversal(ctx, rev); err != nil {
+			t.Fatalf("RecordReversal %d: %v", i+1, err)
+		}
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Re-opened, the journal still knows both lines: neither is written again.
+	src2, _ := open(t, file.Config{Path: path})
+	if err := src2.RecordPayment(ctx, payment("txn-123", "FAC-1001")); err != nil {
+		t.Fatal(err)
+	}
+	if err := src2.RecordReversal(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	lines := journalLines(t, journal)
+	wantRev := `{"transaction_id":"txn-123","ref_payment":"FAC-1001","id_number":"1032456789","amount":"20000","currency_type":"COP","status":"reversed","payment_method":"PSE","reversed_at":"2026-03-03T09:00:00Z"}`
+	if len(lines) != 2 || !strings.Contains(lines[0], `"status":"paid"`) || lines[1] != wantRev {
+		t.Fatalf("journal: got %q, want the payment then %s, once each", lines, wantRev)
+	}
+	if err := src2.RecordReversal(ctx, erp.Reversal{RefPayment: "FAC-1001"}); err == nil || errors.Is(err, erp.ErrUnavailable) {
+		t.Errorf("empty transaction id: got %v, want a non-retryable error", err)
+	}
+}
+
 func TestJournalPathConfig(t *testing.T) {
 	path := copyFixture(t, "charges.csv", "charges.csv")
 	journal := filepath.Join(t.TempDir(), "pagos.jsonl")

@@ -566,6 +566,89 @@ func TestEmptyAnswerIsEmptySliceAndCached(t *testing.T) {
 	}
 }
 
+// fakeReverser adds erp.ReversalRecorder; fakeSwitchedReverser a CanReverse
+// of its own.
+type fakeReverser struct {
+	fakeRecorder
+	reverse func(ctx context.Context, r erp.Reversal) error
+}
+
+func (f *fakeReverser) RecordReversal(ctx context.Context, r erp.Reversal) error {
+	return f.reverse(ctx, r)
+}
+
+type fakeSwitchedReverser struct {
+	fakeReverser
+	canReverse bool
+}
+
+func (f *fakeSwitchedReverser) CanReverse() bool { return f.canReverse }
+
+func TestRecordReversal(t *testing.T) {
+	var calls atomic.Int64
+	var reversed atomic.Int64
+	reverser := func() fakeReverser {
+		return fakeReverser{
+			fakeRecorder: fakeRecorder{fakeSource: *countingSource(&calls), record: func(context.Context, erp.Payment) error { return nil }},
+			reverse:      func(context.Context, erp.Reversal) error { reversed.Add(1); return nil },
+		}
+	}
+	plain := &fakeRecorder{fakeSource: *countingSource(&calls), record: func(context.Context, erp.Payment) error { return nil }}
+	on, off := reverser(), &fakeSwitchedReverser{fakeReverser: reverser()}
+	tests := []struct {
+		name        string
+		src         erp.Source
+		wantCan     bool
+		wantErr     error
+		wantReverse int64
+	}{
+		{"delegates", &on, true, nil, 1},
+		{"records payments only", plain, false, erp.ErrUnsupported, 0},
+		{"own CanReverse false", off, false, erp.ErrUnsupported, 0},
+		{"nested guard", New(&on, Options{}), true, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reversed.Store(0)
+			reg := prometheus.NewRegistry()
+			m, err := NewMetrics(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := New(tt.src, Options{CacheTTL: time.Minute, Now: newFakeClock().Now, Metrics: m, Name: "x"})
+			if got := g.CanReverse(); got != tt.wantCan {
+				t.Errorf("CanReverse: got %v, want %v", got, tt.wantCan)
+			}
+			if got := erp.CanReverse(g); got != tt.wantCan {
+				t.Errorf("erp.CanReverse: got %v, want %v", got, tt.wantCan)
+			}
+			if _, err := g.PendingCharges(t.Context(), "1001"); err != nil {
+				t.Fatal(err)
+			}
+			before := calls.Load()
+			err = g.RecordReversal(t.Context(), erp.Reversal{IDNumber: "1001", TransactionID: "tx-1"})
+			if (tt.wantErr == nil && err != nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("RecordReversal: got %v, want %v", err, tt.wantErr)
+			}
+			if got := reversed.Load(); got != tt.wantReverse {
+				t.Errorf("reversals reaching the source: got %d, want %d", got, tt.wantReverse)
+			}
+			if tt.wantErr == nil {
+				// The reversed charge is owed again: the lookup asks the ERP.
+				if _, err := g.PendingCharges(t.Context(), "1001"); err != nil {
+					t.Fatal(err)
+				}
+				if calls.Load() != before+1 {
+					t.Errorf("lookup after the reversal answered from the cache, want a fresh call")
+				}
+				if got := callsTotal(m, "x", "record_reversal", "ok"); got != 1 {
+					t.Errorf("calls_total{op=record_reversal,result=ok}: got %v, want 1", got)
+				}
+			}
+		})
+	}
+}
+
 func TestRecordPaymentInvalidatesCache(t *testing.T) {
 	var calls atomic.Int64
 	inner := &fakeRecorder{
