@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -241,6 +242,10 @@ func (h *adminHandler) getWebhook(c echo.Context) error {
 	}
 	dto := webhookFrom(ev)
 	dto.Body = &ev.Body
+	if ev.BodyRaw != nil {
+		raw := base64.StdEncoding.EncodeToString(ev.BodyRaw)
+		dto.BodyBase64 = &raw
+	}
 	return c.JSON(http.StatusOK, dto)
 }
 
@@ -593,6 +598,9 @@ type webhookDTO struct {
 	Outcome       string  `json:"outcome"`
 	Detail        string  `json:"detail"`
 	Body          *string `json:"body,omitempty"`
+	// BodyBase64 is the exact body when no text can hold it (Body is then
+	// a readable copy).
+	BodyBase64 *string `json:"body_base64,omitempty"`
 }
 
 func webhookFrom(r models.WebhookEventRow) webhookDTO {

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -57,7 +58,8 @@ func newStackOn(t *testing.T, st *store.Store, src *erptest.Source, log *slog.Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
-	return &stack{e: handlers.New(handlers.Deps{Logger: log, Recauda: svc, WebhookToken: webhookToken}), store: st, source: src, svc: svc}
+	deps := handlers.Deps{Logger: log, Recauda: svc, WebhookToken: webhookToken, AdminToken: adminToken}
+	return &stack{e: handlers.New(deps), store: st, source: src, svc: svc}
 }
 
 // A NUL, a newline or a bidirectional control in one ERP record holds that
@@ -197,6 +199,21 @@ func TestSignedWebhookIsAlwaysStored(t *testing.T) {
 			}
 			if !bytes.Equal(kept, b.body) {
 				t.Errorf("%s: the stored body differs from the one received", b.name)
+			}
+			// The admin API gives the exact bytes back.
+			var dto struct {
+				Body       string  `json:"body"`
+				BodyBase64 *string `json:"body_base64"`
+			}
+			s.adminOK(t, http.MethodGet, fmt.Sprintf("/admin/api/webhooks/%d", ev.ID), &dto)
+			got := []byte(dto.Body)
+			if dto.BodyBase64 != nil {
+				if got, err = base64.StdEncoding.DecodeString(*dto.BodyBase64); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, b.body) {
+				t.Errorf("%s: the admin API's body differs from the one received", b.name)
 			}
 		}
 	})
