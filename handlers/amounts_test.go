@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"log/slog"
 	"strings"
 	"sync"
@@ -151,7 +152,9 @@ func TestChangedAmountOverpaid(t *testing.T) {
 	clk := &movingClock{t: fixedNow}
 	erpc := &changingERP{c: charge("LOW-1", "12345678")}
 	erpc.set(func(c *erp.Charge) { c.Amount = decimal.RequireFromString("100000") })
-	s := newStackAt(t, erpc.source(), clk.now, func(_ *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	s := newStackAt(t, erpc.source(), clk.now, func(_ *recauda.Config, d *handlers.Deps) {
+		d.AdminToken, d.WebhookToken, d.Now = adminToken, webhookToken, clk.now
+	})
 	s.get(t, "/get-recaudas?id_number=12345678")
 	erpc.set(func(c *erp.Charge) {
 		c.Amount, c.Description = decimal.RequireFromString("90000"), "Cuota corregida"
@@ -174,6 +177,19 @@ func TestChangedAmountOverpaid(t *testing.T) {
 	}
 	if tl := s.timeline(t, "LOW-1"); !hasLine(tl, "webhook", "overpaid") {
 		t.Fatalf("timeline %q, want the overpayment", tl)
+	}
+	// The operator sees it on the dashboard: the flagged webhook in the
+	// log, the overpayment and the change on the charge's page.
+	dash := newDashClient(t, s)
+	dash.signIn()
+	if page := dash.get("/admin/webhooks?outcome=flagged"); !strings.Contains(page, "800") || !strings.Contains(page, `href="/admin/charges/LOW-1"`) {
+		t.Errorf("flagged webhook log lacks the payment 800 of LOW-1")
+	}
+	page := dash.get("/admin/charges/LOW-1")
+	for _, want := range []string{"overpaid: paid 100000 for an earlier offer of 100000 (send #1)", "item changed since send #1: amount 100000 → 90000"} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Errorf("charge page lacks %q", want)
+		}
 	}
 	clk.add(25 * time.Hour)
 	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
