@@ -47,7 +47,8 @@ type Config struct {
 	// --- ERP sources (issue 4): begin ---
 	// ERP is the file named by ERP_CONFIG (zero when unset). Its sql
 	// section, when ERP_SOURCE=sql, already holds ERP_SQL_DRIVER, ERP_SQL_DSN,
-	// ERP_SQL_QUERY and ERP_SQL_WRITEBACK, which win over the file's fields.
+	// ERP_SQL_QUERY, ERP_SQL_WRITEBACK and ERP_SQL_REVERSAL, which win over the
+	// file's fields.
 	ERP ERPFile
 	// ERPCacheTTL is how long a customer's answer is served from memory;
 	// 0 (the default) turns the cache off. Lookups are coalesced either way.

@@ -131,6 +131,7 @@ func (r *reader) erpSources(c *Config) {
 	dsn := r.secret("ERP_SQL_DSN")
 	query := r.str("ERP_SQL_QUERY", "")
 	writeback := r.str("ERP_SQL_WRITEBACK", "")
+	reversal := r.str("ERP_SQL_REVERSAL", "")
 
 	switch c.ERPSource {
 	case "sql":
@@ -149,7 +150,7 @@ func (r *reader) erpSources(c *Config) {
 			dst *string
 			v   string
 		}{
-			{&s.Driver, driver}, {&s.DSN, dsn}, {&s.Query, query}, {&s.WritebackQuery, writeback},
+			{&s.Driver, driver}, {&s.DSN, dsn}, {&s.Query, query}, {&s.WritebackQuery, writeback}, {&s.ReversalQuery, reversal},
 		} {
 			if o.v != "" {
 				*o.dst = o.v

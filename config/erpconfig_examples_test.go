@@ -43,6 +43,7 @@ func TestWorkedExamples(t *testing.T) {
 		{"sql-postgres.yaml", "sql", map[string]string{"ERP_SQL_DSN": "postgres://erp_reader:secret@127.0.0.1:1/erp?connect_timeout=2"}, func(t *testing.T, c Config) {
 			sameSQL(t, c.ERP.SQL.Query, "postgres-query.sql")
 			sameSQL(t, c.ERP.SQL.WritebackQuery, "postgres-writeback.sql")
+			sameSQL(t, c.ERP.SQL.ReversalQuery, "postgres-reversal.sql")
 			checkSQL(t, *c.ERP.SQL)
 		}},
 		{"sql-mysql.yaml", "sql", map[string]string{"ERP_DB_PASSWORD": "s3cret"}, func(t *testing.T, c Config) {
@@ -51,6 +52,7 @@ func TestWorkedExamples(t *testing.T) {
 			}
 			sameSQL(t, c.ERP.SQL.Query, "mysql-query.sql")
 			sameSQL(t, c.ERP.SQL.WritebackQuery, "mysql-writeback.sql")
+			sameSQL(t, c.ERP.SQL.ReversalQuery, "mysql-reversal.sql")
 			s := *c.ERP.SQL
 			s.DSN = "erp_reader:s3cret@tcp(127.0.0.1:1)/erp?parseTime=true&timeout=2s"
 			checkSQL(t, s)
