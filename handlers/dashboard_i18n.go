@@ -195,6 +195,8 @@ var dashboardText = map[string]map[string]string{
 		"event_writeback_enqueued": "Registro en el ERP en cola",
 
 		// Reversals written back to the ERP.
+		"card_needs_operator":            "Registros para el operador",
+		"card_needs_operator_note":       "reversos que la fuente no registra: hágalos en el ERP",
 		"wb_needs_operator":              "Requiere al operador",
 		"wb_kind_reversal":               "Reverso",
 		"event_writeback_needs_operator": "Registro en el ERP: requiere al operador",
@@ -372,6 +374,8 @@ var dashboardText = map[string]map[string]string{
 		"event_writeback_enqueued": "ERP write-back queued",
 
 		// Reversals written back to the ERP.
+		"card_needs_operator":            "Write-backs for the operator",
+		"card_needs_operator_note":       "reversals the source cannot record: do them in the ERP",
 		"wb_needs_operator":              "Needs the operator",
 		"wb_kind_reversal":               "Reversal",
 		"event_writeback_needs_operator": "ERP write-back needs the operator",

@@ -180,6 +180,10 @@ func newOverviewView(tr translator, o recauda.Overview) overviewView {
 		{Label: tr.T("card_inactive"), Value: n(s[models.StatusInactive]), URL: list(models.StatusInactive), Kind: "inactive"},
 		{Label: tr.T("card_heldback"), Value: n(o.HeldBack), Note: tr.T("card_heldback_note"), URL: dashPrefix + "/held-back", Kind: "held"},
 	}}
+	if o.NeedsOperator > 0 {
+		v.Cards = append(v.Cards, cardView{Label: tr.T("card_needs_operator"), Value: n(o.NeedsOperator), Note: tr.T("card_needs_operator_note"),
+			URL: dashPrefix + "/writebacks?state=" + models.WritebackNeedsOperator, Kind: "operator"})
+	}
 	for _, a := range o.Collected {
 		v.Collected = append(v.Collected, tr.money(a.Amount, a.Currency))
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -399,6 +400,34 @@ func TestDashboardLanguage(t *testing.T) {
 }
 
 var cardValue = regexp.MustCompile(`card-(\w+)"><a[^>]*>\s*<span class="card-label">[^<]*</span>\s*<span class="card-value">(\d+)</span>`)
+
+func TestDashboardOverviewShowsJobsForTheOperator(t *testing.T) {
+	s, _ := dashStack(t, map[string][]erp.Charge{"11111111": {charge("A-1", "11111111")}})
+	decodePayments(t, s.get(t, "/get-recaudas?id_number=11111111"))
+	c := newDashClient(t, s)
+	c.signIn()
+	if page := c.get("/admin"); strings.Contains(page, "card-operator") {
+		t.Fatal("overview shows the operator's card with no job waiting, want it hidden")
+	}
+	s.pay(t, "801", "A-1")
+	s.signedWebhook(t, webhookBody("801", "Reversada", "150000.50", "COP", true, "A-1"))
+	// The test ERP records payments, not reversals: the reversal waits.
+	drain(t, recauda.NewWorker(s.store, s.source, recauda.WorkerConfig{}, func() time.Time { return fixedNow }, slog.New(slog.DiscardHandler)))
+	page := c.get("/admin")
+	got := map[string]string{}
+	for _, m := range cardValue.FindAllStringSubmatch(page, -1) {
+		got[m[1]] = m[2]
+	}
+	if got["operator"] != "1" || !strings.Contains(page, `href="/admin/writebacks?state=needs_operator"`) {
+		t.Fatalf("operator card = %q, want 1 linking to the jobs; page:\n%s", got["operator"], page)
+	}
+	list := c.get("/admin/writebacks?state=needs_operator")
+	for _, w := range []string{"Requiere al operador", "Reverso", "/cancel"} {
+		if !strings.Contains(list, w) {
+			t.Errorf("write-back page lacks %q", w)
+		}
+	}
+}
 
 func TestDashboardOverview(t *testing.T) {
 	usd := charge("B-1", "22222222")

@@ -26,6 +26,9 @@ type Overview struct {
 	Offered int64
 	// HeldBack counts the records held back now.
 	HeldBack int64
+	// NeedsOperator counts the write-back jobs the ERP source cannot
+	// deliver (a reversal it cannot record), waiting for the operator.
+	NeedsOperator int64
 	// Collected is the money collected per currency (paid and partially paid
 	// charges), summed exactly, sorted by currency; only currencies with
 	// charges in those states appear.
@@ -64,7 +67,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 // newOverview folds the store's groups into counts and exact sums, and lays
 // the active days out on the OverviewDays days from first.
 func newOverview(o store.Overview, first time.Time) Overview {
-	out := Overview{ByStatus: make(map[string]int64, len(models.Statuses)), HeldBack: o.HeldBack}
+	out := Overview{ByStatus: make(map[string]int64, len(models.Statuses)), HeldBack: o.HeldBack, NeedsOperator: o.NeedsOperator}
 	for _, st := range models.Statuses {
 		out.ByStatus[st] = 0
 	}

@@ -45,6 +45,8 @@ type Overview struct {
 	Groups []ChargeGroup
 	// HeldBack counts the records held back now.
 	HeldBack int64
+	// NeedsOperator counts the write-back jobs waiting for the operator.
+	NeedsOperator int64
 	// Days are the days since the cut-off that had activity, oldest first;
 	// days without activity are absent.
 	Days []DayActivity
@@ -90,6 +92,10 @@ func (s *Store) DashboardOverview(ctx context.Context, since time.Time) (Overvie
 			o.Groups[i] = ChargeGroup{Status: g.Status, Currency: g.Currency, Collected: g.Collected, Count: g.Count}
 		}
 		if err := tx.Model(&models.HeldBackRow{}).Count(&o.HeldBack).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&models.WritebackRow{}).Where("state = ?", models.WritebackNeedsOperator).
+			Count(&o.NeedsOperator).Error; err != nil {
 			return err
 		}
 		since := since.UTC()
