@@ -142,15 +142,16 @@ var timeLayouts = []string{
 	"2006-01-02T15:04:05",
 }
 
-// parseTime reads s in any of timeLayouts. A time without a zone is taken as
-// UTC, the zone Efipay's zoned timestamps are written in.
+// parseTime reads s in any of timeLayouts. A time without a zone is Bogota's
+// wall clock: Cobra Plus's example writes created_at 11:23:08 for an
+// approved_at of 16:23:08Z.
 func parseTime(s string) time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}
 	}
 	for _, layout := range timeLayouts {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, s, models.Bogota); err == nil {
 			return t.UTC()
 		}
 	}

@@ -47,7 +47,7 @@ func TestParse(t *testing.T) {
 			name: "ref_payment deep in the body", file: "webhook-ref-payment.json",
 			id: "9001", status: "  Reversión Escalada ", outcome: OutcomeReversed,
 			amount: "20000", currency: "COP", production: true,
-			approvedAt: time.Date(2024, 3, 5, 10, 20, 30, 0, time.UTC),
+			approvedAt: time.Date(2024, 3, 5, 15, 20, 30, 0, time.UTC), // 10:20:30 in Bogota
 			refs:       []string{"RP-0", "RP-1", "RP-2", "RP-3", "4567", "RP-4"},
 		},
 		{
@@ -435,8 +435,28 @@ func TestParseCobraPlusForms(t *testing.T) {
 					t.Errorf("%s: got %q, want %q", c.field, c.got, c.want)
 				}
 			}
-			if got, want := parseTime(tr.CreatedAt), time.Date(2024, 3, 14, 11, 23, 8, 0, time.UTC); !got.Equal(want) {
+			// The same example's approved_at is 16:23:08.79Z: its zone-less
+			// created_at is Bogota's wall clock.
+			if got, want := parseTime(tr.CreatedAt), time.Date(2024, 3, 14, 16, 23, 8, 0, time.UTC); !got.Equal(want) {
 				t.Errorf("created_at read: got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseTimeWithoutZoneIsBogota(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"2026-12-06 23:30:00", "2026-12-07T04:30:00Z"},
+		{"2026-12-06T23:30:00", "2026-12-07T04:30:00Z"},
+		{"2026-12-06T23:30:00Z", "2026-12-06T23:30:00Z"},
+		{"2026-12-06 23:30:00-05:00", "2026-12-07T04:30:00Z"},
+		{"2026-12-06T23:30:00.5+00:00", "2026-12-06T23:30:00.5Z"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			want, _ := time.Parse(time.RFC3339Nano, c.want)
+			got := parseTime(c.in)
+			if !got.Equal(want) || got.Location() != time.UTC {
+				t.Errorf("got %v, want %v in UTC", got, want)
 			}
 		})
 	}

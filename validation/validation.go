@@ -15,7 +15,6 @@ import (
 
 	// The Bogota zone must resolve on hosts without zoneinfo (scratch and
 	// distroless images).
-	_ "time/tzdata"
 
 	"recauda-bridge/models"
 )
@@ -41,20 +40,13 @@ type Validator struct {
 	mirrors sync.Pool
 }
 
-// bogotaOffset is Colombia's UTC offset, constant since 1993; used only if
-// the embedded zone database cannot be read.
-const bogotaOffset = -5 * 60 * 60
-
 // New builds the validator; now is the injected clock (time.Now when nil).
 // "Today" is now() converted to America/Bogota.
 func New(now func() time.Time) *Validator {
 	if now == nil {
 		now = time.Now
 	}
-	loc, err := time.LoadLocation("America/Bogota")
-	if err != nil {
-		loc = time.FixedZone("America/Bogota", bogotaOffset)
-	}
+	loc := models.Bogota
 
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
