@@ -83,6 +83,11 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 	}
 	if recauda.CanRecord(src) {
 		step("OK", "write-back: configured (payments are recorded in the ERP)")
+		if erp.CanReverse(src) {
+			step("OK", "reversals: configured (a payment Efipay reverses is undone in the ERP)")
+		} else {
+			step("SKIP", "reversals: not configured (each reversal waits for the operator in the write-back queue, needs_operator)")
+		}
 	} else {
 		step("SKIP", "write-back: not configured (payments are not recorded in the ERP)")
 	}

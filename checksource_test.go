@@ -75,6 +75,7 @@ JSON
 				"OK    source file built",
 				"OK    health check",
 				"OK    write-back: configured",
+				"OK    reversals: configured",
 				"OK    sample lookup for 1032456789: 2 charges",
 				"valid  FAC-1001  COP 3450000",
 				"verdict: OK: source file answers; 2 charges for 1032456789, all valid",
