@@ -27,6 +27,40 @@ type queueStats struct {
 
 func (q queueStats) WritebackStats(ctx context.Context) (int64, time.Time, error) { return q.fn(ctx) }
 
+// operatorQueue also counts the jobs waiting for the operator.
+type operatorQueue struct {
+	queueStats
+	n   int64
+	err error
+}
+
+func (q operatorQueue) WritebacksNeedingOperator(context.Context) (int64, error) { return q.n, q.err }
+
+func TestMetricsCountJobsForTheOperator(t *testing.T) {
+	pending := func(context.Context) (int64, time.Time, error) { return 0, time.Time{}, nil }
+	tests := []struct {
+		name  string
+		queue operatorQueue
+		want  string
+		gone  bool
+	}{
+		{"counted", operatorQueue{queueStats{pending}, 2, nil}, "recauda_writeback_needs_operator 2", false},
+		{"unreadable", operatorQueue{queueStats{pending}, 0, errors.New("database is locked")}, "recauda_writeback_queue_depth 0", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := protectedStack(t, func(d *handlers.Deps) { d.WritebackStats = tt.queue })
+			rec := s.get(t, "/metrics")
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tt.want) {
+				t.Fatalf("/metrics = %d, lacks %q:\n%s", rec.Code, tt.want, rec.Body)
+			}
+			if got := strings.Contains(rec.Body.String(), "recauda_writeback_needs_operator "); got == tt.gone {
+				t.Errorf("needs_operator series present: got %v, want %v", got, !tt.gone)
+			}
+		})
+	}
+}
+
 func TestMetricsEndpointNeedsItsToken(t *testing.T) {
 	s := protectedStack(t, func(d *handlers.Deps) { d.MetricsToken = metricsToken })
 	wantError(t, s.request(t, http.MethodGet, "/metrics", ""), http.StatusUnauthorized, "unauthorized")

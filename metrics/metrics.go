@@ -14,6 +14,7 @@
 //	recauda_webhooks_total{outcome}                         counter
 //	recauda_writeback_queue_depth                           gauge, read at scrape time
 //	recauda_writeback_oldest_pending_age_seconds            gauge, read at scrape time
+//	recauda_writeback_needs_operator                        gauge, read at scrape time
 //
 // route is the route template ("/admin/api/charges/:ref"), never the URL, so
 // that the number of series stays bounded; "unmatched" when no route matched.
@@ -177,8 +178,16 @@ type WritebackStats interface {
 	WritebackStats(ctx context.Context) (pending int64, oldestPending time.Time, err error)
 }
 
+// OperatorStats is the optional ability of a WritebackStats to count the
+// write-back jobs waiting for the operator (a reversal the ERP source cannot
+// record). *store.Store has it.
+type OperatorStats interface {
+	WritebacksNeedingOperator(ctx context.Context) (int64, error)
+}
+
 // NewWritebackCollector reports the write-back queue's depth and the age of
-// its oldest pending job, asking src at scrape time under timeout. now is the
+// its oldest pending job, and, when src is an OperatorStats, the jobs
+// waiting for the operator, asking src at scrape time under timeout. now is the
 // clock (nil: time.Now). A failing src makes the scrape report an error for
 // these two series only.
 func NewWritebackCollector(src WritebackStats, timeout time.Duration, now func() time.Time) prometheus.Collector {
@@ -194,19 +203,24 @@ func NewWritebackCollector(src WritebackStats, timeout time.Duration, now func()
 			"Write-back jobs pending (payments not yet recorded in the ERP).", nil, nil),
 		age: prometheus.NewDesc("recauda_writeback_oldest_pending_age_seconds",
 			"Age of the oldest pending write-back job; 0 when none is pending.", nil, nil),
+		operator: prometheus.NewDesc("recauda_writeback_needs_operator",
+			"Write-back jobs waiting for the operator (reversals the ERP source cannot record); never retried on their own.", nil, nil),
 	}
 }
 
 type writebackCollector struct {
-	src        WritebackStats
-	timeout    time.Duration
-	now        func() time.Time
-	depth, age *prometheus.Desc
+	src                  WritebackStats
+	timeout              time.Duration
+	now                  func() time.Time
+	depth, age, operator *prometheus.Desc
 }
 
 func (c *writebackCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.age
+	if _, ok := c.src.(OperatorStats); ok {
+		ch <- c.operator
+	}
 }
 
 func (c *writebackCollector) Collect(ch chan<- prometheus.Metric) {
@@ -225,4 +239,12 @@ func (c *writebackCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
+	if op, ok := c.src.(OperatorStats); ok {
+		n, err := op.WritebacksNeedingOperator(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.operator, fmt.Errorf("metrics: write-back queue: %w", err))
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(c.operator, prometheus.GaugeValue, float64(n))
+	}
 }

@@ -136,6 +136,9 @@ func TestHoldWritebackWaitsForTheOperator(t *testing.T) {
 		if _, ok, err := s.DueWritebackAt(ctx); err != nil || ok {
 			t.Fatalf("due: ok %v err %v, want nothing due", ok, err)
 		}
+		if n, err := s.WritebacksNeedingOperator(ctx); err != nil || n != 1 {
+			t.Fatalf("needing the operator: got %d (%v), want 1", n, err)
+		}
 		if err := s.HoldWriteback(ctx, revID, "again"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("hold of a held job: got %v, want ErrConflict", err)
 		}

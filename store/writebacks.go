@@ -388,6 +388,17 @@ func (s *Store) WritebackStats(ctx context.Context) (pending int64, oldestPendin
 	return pending, oldestPending, nil
 }
 
+// WritebacksNeedingOperator counts the jobs in needs_operator, for the
+// metrics.
+func (s *Store) WritebacksNeedingOperator(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.read.WithContext(ctx).Model(&models.WritebackRow{}).Where("state = ?", models.WritebackNeedsOperator).
+		Count(&n).Error; err != nil {
+		return 0, translate("store: write-backs needing the operator", err)
+	}
+	return n, nil
+}
+
 // lockWriteback reads job id inside tx; on PostgreSQL it locks the row until
 // the transaction ends, so a state check and the update after it cannot race.
 func (s *Store) lockWriteback(tx *gorm.DB, id int64) (models.WritebackRow, error) {
