@@ -45,7 +45,9 @@ func chainOf(derived []store.Tracked, parent string, kind byte) []store.Tracked 
 func offerDied(t store.Tracked, today string) bool {
 	switch t.Status {
 	case models.StatusSent, models.StatusFailed, models.StatusReversed:
-		return Overdue(t.LimitDate, today)
+		// A limit date sent passed validation: a real date, which compares
+		// as a string. This runs for every tracked charge of every lookup.
+		return t.LimitDate != "" && t.LimitDate < today
 	}
 	return false
 }
