@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -288,5 +289,33 @@ func TestOverdueMetrics(t *testing.T) {
 				t.Fatalf("sent in all = %v, want %v", got, 2-tc.wantHeldBack)
 			}
 		})
+	}
+}
+
+// A re-issue whose answer never reached Efipay is forgotten, and the next
+// lookup re-issues the same derived ref.
+func TestUndeliveredReissueIsForgotten(t *testing.T) {
+	c := charge("FAC-1", "12345678")
+	c.LimitDate = "2026-12-04"
+	src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {c}})}
+	clk := &clock{now: bogota(4)}
+	s := newStackAt(t, src, clk.Now, nil)
+	ctx := context.Background()
+	if l, err := s.svc.Offer(ctx, "12345678"); err != nil || l.Sent() != 1 {
+		t.Fatalf("first offer sent %v (%v), want FAC-1", l, err)
+	}
+	clk.set(bogota(5))
+	l, err := s.svc.Offer(ctx, "12345678")
+	if err != nil || l.Sent() != 1 || l.Items[0].RefPayment != "FAC-1-V1" {
+		t.Fatalf("re-issue = %+v (%v), want FAC-1-V1", l, err)
+	}
+	if err := s.svc.Release(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM charges WHERE ref_payment = 'FAC-1-V1'`); n != 0 {
+		t.Fatalf("FAC-1-V1 rows after the release = %d, want 0", n)
+	}
+	if l, err := s.svc.Offer(ctx, "12345678"); err != nil || l.Sent() != 1 || l.Items[0].RefPayment != "FAC-1-V1" {
+		t.Fatalf("after the release = %+v (%v), want FAC-1-V1 again", l, err)
 	}
 }
