@@ -256,7 +256,6 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	if cfg.TestMode {
 		log.Warn("EFIPAY_TEST_MODE is on: Efipay test payments (production=false) mark charges paid")
 	}
-	// Protecting the lookup, metrics (issue 5).
 	if cfg.LookupOpen() {
 		// Only the demo source or LOOKUP_PUBLIC=true get here.
 		log.Warn("!!! the lookup is open to anyone: whoever guesses an ID number sees that person's name and debts. "+

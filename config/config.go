@@ -28,7 +28,7 @@ type Config struct {
 	// Database is DatabaseURL parsed: the dialect and the driver's DSN.
 	Database Database
 
-	// --- Database pool (issue 6): begin ---
+	// The database pool.
 	// DBMaxOpenConns bounds the connections to the database: SQLite's readers
 	// (its writer is one more), or PostgreSQL's whole pool.
 	DBMaxOpenConns int
@@ -36,7 +36,6 @@ type Config struct {
 	DBMaxIdleConns int
 	// DBConnMaxLifetime recycles a connection this long after it opened; 0: never.
 	DBConnMaxLifetime time.Duration
-	// --- Database pool (issue 6): end ---
 
 	ERPSource  string
 	ERPFile    string
@@ -44,7 +43,7 @@ type Config struct {
 	ERPConfig  string
 	ERPTimeout time.Duration
 
-	// --- ERP sources (issue 4): begin ---
+	// Every ERP source.
 	// ERP is the file named by ERP_CONFIG (zero when unset). Its sql
 	// section, when ERP_SOURCE=sql, already holds ERP_SQL_DRIVER, ERP_SQL_DSN,
 	// ERP_SQL_QUERY, ERP_SQL_WRITEBACK and ERP_SQL_REVERSAL, which win over the
@@ -57,7 +56,6 @@ type Config struct {
 	// breaker, for ERPBreakerOpen; then one probe decides.
 	ERPBreakerFailures int
 	ERPBreakerOpen     time.Duration
-	// --- ERP sources (issue 4): end ---
 
 	PublicURL   string
 	ResendAfter time.Duration
@@ -78,7 +76,7 @@ type Config struct {
 	// loopback address: profiles of the real server under real load.
 	DebugAddr string
 
-	// --- Protecting the lookup, metrics (issue 5): begin ---
+	// Protecting the lookup and metrics.
 	// LookupToken (secret), when set, must come as the path segment
 	// /get-recaudas/<token> or the X-Lookup-Token header.
 	LookupToken string
@@ -97,7 +95,6 @@ type Config struct {
 	// LookupToken nor LookupAllowCIDRs: serve refuses that otherwise, except
 	// on the demo source (CheckLookupProtected).
 	LookupPublic bool
-	// --- Protecting the lookup, metrics (issue 5): end ---
 }
 
 // Database is where the tracking store lives.
@@ -176,7 +173,6 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("DATABASE_URL", "%v", err)
 	}
 	c.Database = db
-	// --- Database pool (issue 6): DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME ---
 	r.databasePool(&c)
 	if !slices.Contains(Sources, c.ERPSource) {
 		r.fail("ERP_SOURCE", "unknown source %q; one of %s", c.ERPSource, strings.Join(Sources, ", "))
@@ -215,9 +211,7 @@ func Load(lookup Lookup) (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		r.fail("SHUTDOWN_TIMEOUT", "must be positive")
 	}
-	// --- ERP sources (issue 4): ERP_SQL_*, ERP_CONFIG's file, cache, breaker ---
 	r.erpSources(&c)
-	// --- Protecting the lookup, metrics (issue 5): LOOKUP_*, TRUSTED_PROXIES, METRICS_TOKEN ---
 	r.lookupProtection(&c)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
