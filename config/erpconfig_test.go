@@ -77,7 +77,7 @@ sql:
 				"ERP_SOURCE": "sql", "ERP_SQL_DRIVER": "sqlite", "ERP_SQL_DSN": "file:erp.db?mode=rw",
 				"ERP_SQL_QUERY": "SELECT 1 WHERE :id_number", "ERP_SQL_WRITEBACK": "INSERT INTO p VALUES (:transaction_id)",
 				"ERP_SQL_REVERSAL": "UPDATE p SET reversed = 1 WHERE tx = :transaction_id",
-				"ERP_CACHE_TTL": "30s", "ERP_BREAKER_FAILURES": "3", "ERP_BREAKER_OPEN": "1m",
+				"ERP_CACHE_TTL":    "30s", "ERP_BREAKER_FAILURES": "3", "ERP_BREAKER_OPEN": "1m",
 			},
 			want: func(t *testing.T, c Config) {
 				s := c.ERP.SQL
