@@ -79,6 +79,10 @@ type Decision struct {
 	// WritebackKind is what Writeback records: models.WritebackPayment
 	// ("" means it) or WritebackReversal (Writeback is then an erp.Reversal).
 	WritebackKind string
+	// SettlesParent writes the state change (all but OfferNow: re-offers
+	// go through the charge, not its parent) to the charge's parent row
+	// too, with a timeline entry naming the charge and the transaction.
+	SettlesParent bool
 }
 
 // writebackKind is the kind of the job dec queues.
@@ -245,16 +249,13 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	}
 
 	dec := decide(c)
-	change := s.chargeChange(dec, now)
-	set := []string{"updated_at = ?"}
-	args := []any{change[0]}
-	for i, v := range change[1:] {
-		if v != nil {
-			set, args = append(set, changedColumns[i]+" = ?"), append(args, v)
-		}
-	}
-	if err := s.txExec(tx, "UPDATE charges SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, c.ID)...); err != nil {
+	if err := s.changeCharge(tx, c.ID, dec, now); err != nil {
 		return "", "", err
+	}
+	if dec.SettlesParent && c.ParentRef != "" {
+		if err := s.settleParent(tx, c, d, dec, now); err != nil {
+			return "", "", err
+		}
 	}
 	to := dec.statusAfter(c)
 	line := webhookLine(d, dec)
@@ -283,6 +284,30 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		return "", "", err
 	}
 	return dec.Outcome, dec.Detail, nil
+}
+
+// settleParent writes dec's change of c to c's parent row, as dec.SettlesParent says.
+// On PostgreSQL the parent is locked after c, the order every settle takes.
+func (s *Store) settleParent(tx *gorm.DB, c ChargeState, d WebhookDelivery, dec Decision, now time.Time) error {
+	query := `SELECT id, status FROM charges WHERE ref_payment = ?`
+	if s.dialect == Postgres {
+		query += " FOR UPDATE"
+	}
+	var id int64
+	var from string
+	switch err := s.txScan(tx, []any{&id, &from}, query, c.ParentRef); {
+	case errors.Is(err, errNoRow):
+		return nil // a parent never tracked: nothing to mirror
+	case err != nil:
+		return err
+	}
+	dec.OfferNow = false
+	if err := s.changeCharge(tx, id, dec, now); err != nil {
+		return err
+	}
+	to := dec.statusAfter(ChargeState{Status: from})
+	return s.txExec(tx, `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, "webhook", from, to, fmt.Sprintf("%s through %s (transaction %s)", to, c.RefPayment, d.TransactionID), now)
 }
 
 // bodyColumns is what webhook_events keeps of body: the text, and nil; or,
@@ -378,6 +403,19 @@ func (s *Store) chargeChange(dec Decision, now time.Time) [1 + len(changedColumn
 		change[5] = s.timeArg(now)
 	}
 	return change
+}
+
+// changeCharge writes dec's change to charge id.
+func (s *Store) changeCharge(tx *gorm.DB, id int64, dec Decision, now time.Time) error {
+	change := s.chargeChange(dec, now)
+	set := []string{"updated_at = ?"}
+	args := []any{change[0]}
+	for i, v := range change[1:] {
+		if v != nil {
+			set, args = append(set, changedColumns[i]+" = ?"), append(args, v)
+		}
+	}
+	return s.txExec(tx, "UPDATE charges SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...)
 }
 
 // statusAfter is c's status once dec is applied.

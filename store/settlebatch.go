@@ -74,7 +74,8 @@ type settleTarget struct {
 
 // mergeSettles settles, together, each of works whose delivery matches
 // exactly one charge that no other delivery of works matches and that has
-// had no webhook before, and whose transaction neither was stored before nor
+// had no webhook before nor a parent (its settle may write the parent
+// too), and whose transaction neither was stored before nor
 // is another delivery's of works: what Settle's own transaction would write for it,
 // in a few statements for all of them. It marks them merged; the others
 // are left to settle alone, after. On SQLite only (UPDATE ... FROM).
@@ -176,7 +177,8 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 	var targets []*settleTarget
 	for i, w := range works {
 		c := matched[i]
-		if c == nil || c.eventful || deliveries[c.ID] > 1 || settledAlone[w.d.TransactionID] {
+		// A derived charge may settle its parent too: settled alone.
+		if c == nil || c.eventful || c.ParentRef != "" || deliveries[c.ID] > 1 || settledAlone[w.d.TransactionID] {
 			continue
 		}
 		targets = append(targets, &settleTarget{w: w, c: c.ChargeState, dec: w.decide(c.ChargeState)})
