@@ -94,7 +94,9 @@ func TestDeadOfferReissuedAndPaidUnderERPRef(t *testing.T) {
 	c.References = []string{"CONTRATO-9"}
 	src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {c}})}
 	clk := &clock{now: bogota(4)}
-	s := newStackAt(t, src, clk.Now, func(cfg *recauda.Config, d *handlers.Deps) { d.WebhookToken = webhookToken })
+	s := newStackAt(t, src, clk.Now, func(cfg *recauda.Config, d *handlers.Deps) {
+		d.AdminToken, d.WebhookToken, d.Now = adminToken, webhookToken, clk.Now
+	})
 
 	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 1 ||
 		resp.Payments[0].AdvancedOptions.LimitDate != "2026-12-04" {
@@ -138,10 +140,74 @@ func TestDeadOfferReissuedAndPaidUnderERPRef(t *testing.T) {
 	if n := s.count(t, `SELECT COUNT(*) FROM writebacks WHERE transaction_id = '900' AND payment LIKE '%"RefPayment":"FAC-1"%'`); n != 1 {
 		t.Fatalf("write-backs naming FAC-1 = %d, want 1", n)
 	}
+	// The payment settles the ERP's charge: FAC-1 reads paid, not overdue
+	// and not to be offered again, and its timeline says how.
+	if st, paid := s.charge(t, "FAC-1"); st != "paid" || paid.String() != "150000.5" {
+		t.Fatalf("FAC-1 = %s, paid %s; want paid, 150000.5", st, paid)
+	}
+	if n := s.count(t, `SELECT COUNT(*) FROM charge_events e JOIN charges c ON c.id = e.charge_id WHERE c.ref_payment = 'FAC-1'
+		AND e.from_status = 'sent' AND e.to_status = 'paid' AND e.detail = 'paid through FAC-1-V1 (transaction 900)'`); n != 1 {
+		t.Fatalf("FAC-1 timeline entries naming FAC-1-V1 = %d, want 1", n)
+	}
+	var view struct {
+		Status         string  `json:"status"`
+		PaidAmount     string  `json:"paid_amount"`
+		TransactionID  *string `json:"transaction_id"`
+		Overdue        bool    `json:"overdue"`
+		OfferedAgainAt *string `json:"offered_again_at"`
+	}
+	s.adminOK(t, http.MethodGet, "/admin/api/charges/FAC-1", &view)
+	if view.Status != "paid" || view.PaidAmount != "150000.50" || view.TransactionID == nil || *view.TransactionID != "900" ||
+		view.Overdue || view.OfferedAgainAt != nil {
+		t.Fatalf("admin view of FAC-1 = %+v, want paid 150000.50 by 900, not overdue, no offered_again_at", view)
+	}
 	// The ERP has not yet recorded it: the paid re-issue is not offered again.
 	clk.set(bogota(9))
 	if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 0 {
 		t.Fatalf("got %+v after the re-issue was paid, want nothing", resp.Payments)
+	}
+}
+
+// A re-issue that fails, or whose payment is reversed, is offered again
+// under its own ref, not the parent's, though the parent mirrored it.
+func TestDeadOfferReissueOwedAgain(t *testing.T) {
+	tests := []struct {
+		name       string
+		webhooks   [][2]string // transaction, status
+		wantParent string
+	}{
+		{"failed", [][2]string{{"901", "Rechazada"}}, "sent"},
+		{"paid, then reversed", [][2]string{{"902", "Aprobada"}, {"902", "Reversada"}}, "reversed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := charge("FAC-1", "12345678")
+			c.LimitDate = "2026-12-04"
+			src := &erptest.Source{PendingChargesFunc: erptest.Static(map[string][]erp.Charge{"12345678": {c}})}
+			clk := &clock{now: bogota(4)}
+			s := newStackAt(t, src, clk.Now, func(cfg *recauda.Config, d *handlers.Deps) {
+				cfg.ResendAfter, d.WebhookToken = 0, webhookToken
+			})
+			decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+			clk.set(bogota(5))
+			if resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678")); len(resp.Payments) != 1 ||
+				resp.Payments[0].RecaudaInformation.RefPayment != "FAC-1-V1" {
+				t.Fatalf("got %+v after the limit date, want FAC-1-V1", resp.Payments)
+			}
+			for _, w := range tc.webhooks {
+				if o := s.signedWebhook(t, webhookBody(w[0], w[1], "150000.50", "COP", true, "FAC-1-V1")).Outcome; o != "applied" {
+					t.Fatalf("%s %s: outcome %s, want applied", w[0], w[1], o)
+				}
+			}
+			if st, paid := s.charge(t, "FAC-1"); st != tc.wantParent || !paid.IsZero() {
+				t.Fatalf("FAC-1 = %s, paid %s; want %s, 0", st, paid, tc.wantParent)
+			}
+			clk.set(bogota(6))
+			resp := decodePayments(t, s.get(t, "/get-recaudas?id_number=12345678"))
+			if len(resp.Payments) != 1 || resp.Payments[0].RecaudaInformation.RefPayment != "FAC-1-V1" {
+				t.Fatalf("got %+v once owed again, want FAC-1-V1 offered again", resp.Payments)
+			}
+		})
 	}
 }
 

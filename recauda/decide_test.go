@@ -254,3 +254,35 @@ func TestLateFailureOfAnOlderAttemptIsStale(t *testing.T) {
 		t.Fatalf("offerable: got true, want false while 1002 is in progress")
 	}
 }
+
+// TestSettlesParent: only a re-issue's full payment, and what undoes it,
+// is mirrored on the ERP's charge; a balance's or a plain charge's never.
+func TestSettlesParent(t *testing.T) {
+	applied := func(status string) store.Decision {
+		return store.Decision{Outcome: models.OutcomeApplied, NewStatus: status}
+	}
+	tests := []struct {
+		name        string
+		ref, parent string
+		status      string
+		dec         store.Decision
+		want        bool
+	}{
+		{"re-issue paid", "FAC-1-V1", "FAC-1", models.StatusSent, applied(models.StatusPaid), true},
+		{"re-issue's payment reversed", "FAC-1-V1", "FAC-1", models.StatusPaid, applied(models.StatusReversed), true},
+		{"re-issue partially paid", "FAC-1-V1", "FAC-1", models.StatusSent, applied(models.StatusPartiallyPaid), false},
+		{"re-issue in progress", "FAC-1-V1", "FAC-1", models.StatusSent, applied(models.StatusInProgress), false},
+		{"re-issue failed", "FAC-1-V1", "FAC-1", models.StatusInProgress, applied(models.StatusFailed), false},
+		{"re-issue paid twice: flagged", "FAC-1-V1", "FAC-1", models.StatusPaid, store.Decision{Outcome: models.OutcomeFlagged}, false},
+		{"balance paid", "FAC-1-B1", "FAC-1", models.StatusSent, applied(models.StatusPaid), false},
+		{"charge paid", "FAC-1-V1", "", models.StatusSent, applied(models.StatusPaid), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := store.ChargeState{RefPayment: tc.ref, ParentRef: tc.parent, Status: tc.status}
+			if got := settlesParent(c, tc.dec); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

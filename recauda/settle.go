@@ -30,7 +30,9 @@ func (s *Service) Settle(ctx context.Context, body []byte) (store.SettleResult, 
 	}
 	now := s.now().UTC()
 	res, err := s.store.Settle(ctx, d, func(c store.ChargeState) store.Decision {
-		return s.decide(c, ev, now)
+		dec := s.decide(c, ev, now)
+		dec.SettlesParent = settlesParent(c, dec)
+		return dec
 	})
 	if err != nil {
 		return store.SettleResult{}, fmt.Errorf("recauda: settle: %w", err)
@@ -133,6 +135,19 @@ func (s *Service) decide(c store.ChargeState, ev *efipay.Event, now time.Time) s
 		d.OfferNow = true
 		return d
 	}
+}
+
+// settlesParent reports whether dec, applied to c, is mirrored on c's
+// parent: c is a re-issue and dec pays it in full, or undoes the payment
+// that did. The re-issue's payment settles the ERP's charge, so the parent
+// must not read as owed; a partial payment is not mirrored, since a
+// partially paid parent would be offered a balance of its own.
+func settlesParent(c store.ChargeState, dec store.Decision) bool {
+	if c.ParentRef == "" || !derivedOf(c.RefPayment, c.ParentRef, 'V') ||
+		dec.Outcome != models.OutcomeApplied || dec.NewStatus == "" {
+		return false
+	}
+	return dec.NewStatus == models.StatusPaid || c.Status == models.StatusPaid
 }
 
 // writeback is the job payload for a payment, or nil when the source cannot
