@@ -138,8 +138,8 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 	held := 0
 	for _, c := range charges {
 		p, due := recauda.ItemFromCharge(c, webhookURL, v.Today(), policy)
-		notes := func() {
-			for _, n := range due.Notes {
+		notes := func(d recauda.Decision) {
+			for _, n := range due.NotesFor(d) {
 				fmt.Fprintf(tw, "      note\t%s\t\t%s\n", c.RefPayment, n)
 			}
 		}
@@ -158,14 +158,14 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 		}
 		if len(vs) == 0 {
 			fmt.Fprintf(tw, "      valid\t%s\t%s %s\t%s\n", c.RefPayment, c.Currency, c.Amount.String(), c.Description)
-			notes()
+			notes(recauda.DecisionSend)
 			continue
 		}
 		held++
 		for _, viol := range vs {
 			fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
 		}
-		notes()
+		notes(recauda.DecisionHeldBack)
 	}
 	tw.Flush()
 	return held

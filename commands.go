@@ -102,7 +102,7 @@ func preview(ctx context.Context, env config.Lookup, idNumber string, stdout, st
 				fmt.Fprintf(tw, "HELD BACK\t%s\t%s\t%s: %s\n", it.RefPayment, v.Field, v.Rule, v.Message)
 			}
 		}
-		for _, n := range it.Due.Notes {
+		for _, n := range it.Due.NotesFor(it.Decision) {
 			fmt.Fprintf(tw, "  NOTE\t%s\t\t%s\n", it.RefPayment, n)
 		}
 	}

@@ -2,6 +2,7 @@ package recauda
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,35 @@ type Due struct {
 	Overdue bool
 	// LimitDate is the limit_date the item carries (empty: none).
 	LimitDate string
-	// Notes say, one sentence each, what was changed and why.
+	// Notes say, one sentence each, what was changed and why, worded for
+	// an item that is sent (NotesFor words them for one that is not).
 	Notes []string
+	// unsent is, for each of the first Notes, its wording for an item not
+	// sent, with %s where what happened to it goes.
+	unsent []string
+}
+
+// note adds a note: sent is its wording for an item sent, unsent for one
+// not sent (see Due.unsent).
+func (d *Due) note(sent, unsent string) {
+	d.Notes, d.unsent = append(d.Notes, sent), append(d.unsent, unsent)
+}
+
+// NotesFor is Notes worded by what happened to the item: a held-back or
+// withheld item was not sent, whatever its item would have carried.
+func (d Due) NotesFor(decision Decision) []string {
+	if decision == DecisionSend || len(d.unsent) == 0 {
+		return d.Notes
+	}
+	what := "not sent"
+	if decision == DecisionHeldBack {
+		what = "held back"
+	}
+	out := slices.Clone(d.Notes)
+	for i, form := range d.unsent {
+		out[i] = fmt.Sprintf(form, what)
+	}
+	return out
 }
 
 // Note is Notes as one line, as the timeline and the logs write it.
@@ -54,15 +82,18 @@ func adjustDates(p *models.Payment, today string, policy config.OverduePolicy) D
 		d.Overdue = true
 		switch policy.Mode {
 		case config.OverdueHold:
-			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, held back (OVERDUE_POLICY=%s)", d.Date, policy))
+			d.note(fmt.Sprintf("overdue since %s, held back (OVERDUE_POLICY=%s)", d.Date, policy),
+				fmt.Sprintf("overdue since %s, %%s (OVERDUE_POLICY=%s)", d.Date, policy))
 		case config.OverdueExtend:
 			ao.LimitDate = addDays(today, policy.ExtendDays)
 			limitSet = true
-			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, sent with limit date %s (OVERDUE_POLICY=%s)", d.Date, ao.LimitDate, policy))
+			d.note(fmt.Sprintf("overdue since %s, sent with limit date %s (OVERDUE_POLICY=%s)", d.Date, ao.LimitDate, policy),
+				fmt.Sprintf("overdue since %s, %%s; it would be sent with limit date %s (OVERDUE_POLICY=%s)", d.Date, ao.LimitDate, policy))
 		default:
 			ao.LimitDate = ""
 			limitSet = true
-			d.Notes = append(d.Notes, fmt.Sprintf("overdue since %s, sent without a limit date (OVERDUE_POLICY=%s)", d.Date, policy))
+			d.note(fmt.Sprintf("overdue since %s, sent without a limit date (OVERDUE_POLICY=%s)", d.Date, policy),
+				fmt.Sprintf("overdue since %s, %%s; it would be sent without a limit date (OVERDUE_POLICY=%s)", d.Date, policy))
 		}
 		d.LimitDate = ao.LimitDate
 	}
@@ -70,13 +101,14 @@ func adjustDates(p *models.Payment, today string, policy config.OverduePolicy) D
 		switch {
 		case disc.BeforeOn < today:
 			ao.Discount = nil
-			d.Notes = append(d.Notes, fmt.Sprintf("discount expired on %s, sent without it", disc.BeforeOn))
+			d.note(fmt.Sprintf("discount expired on %s, sent without it", disc.BeforeOn),
+				fmt.Sprintf("discount expired on %s, %%s; it would be sent without it", disc.BeforeOn))
 		case limitSet && ao.LimitDate != "" && disc.BeforeOn > ao.LimitDate:
 			// Efipay refuses a discount that outlives the offer; the limit
 			// date is the bridge's, the discount's date the ERP's.
 			ao.Discount = nil
-			d.Notes = append(d.Notes, fmt.Sprintf("discount until %s ends after the limit date sent (%s), sent without it",
-				disc.BeforeOn, ao.LimitDate))
+			d.note(fmt.Sprintf("discount until %s ends after the limit date sent (%s), sent without it", disc.BeforeOn, ao.LimitDate),
+				fmt.Sprintf("discount until %s ends after the limit date %s, %%s; it would be sent without it", disc.BeforeOn, ao.LimitDate))
 		}
 	}
 	return d

@@ -120,3 +120,43 @@ func TestItemFromChargeLeavesCurrentChargesAlone(t *testing.T) {
 		t.Fatalf("got %+v (%+v), want %+v", got.AdvancedOptions, due, want.AdvancedOptions)
 	}
 }
+
+// TestDueNotesFor: the notes say what happened to the item: sent with the
+// change, or held back or withheld, with what the item would carry.
+func TestDueNotesFor(t *testing.T) {
+	const today = "2026-12-05"
+	tests := []struct {
+		name     string
+		policy   config.OverduePolicy
+		decision Decision
+		want     []string
+	}{
+		{"offer, sent", config.OverduePolicy{}, DecisionSend, []string{
+			"overdue since 2026-11-30, sent without a limit date (OVERDUE_POLICY=offer)", "discount expired on 2026-11-20, sent without it"}},
+		{"offer, withheld", config.OverduePolicy{}, DecisionWithheld, []string{
+			"overdue since 2026-11-30, not sent; it would be sent without a limit date (OVERDUE_POLICY=offer)",
+			"discount expired on 2026-11-20, not sent; it would be sent without it"}},
+		{"extend, held back", config.OverduePolicy{Mode: config.OverdueExtend, ExtendDays: 3}, DecisionHeldBack, []string{
+			"overdue since 2026-11-30, held back; it would be sent with limit date 2026-12-08 (OVERDUE_POLICY=extend:3d)",
+			"discount expired on 2026-11-20, held back; it would be sent without it"}},
+		{"hold, held back", config.OverduePolicy{Mode: config.OverdueHold}, DecisionHeldBack, []string{
+			"overdue since 2026-11-30, held back (OVERDUE_POLICY=hold)", "discount expired on 2026-11-20, held back; it would be sent without it"}},
+		{"hold, withheld", config.OverduePolicy{Mode: config.OverdueHold}, DecisionWithheld, []string{
+			"overdue since 2026-11-30, not sent (OVERDUE_POLICY=hold)", "discount expired on 2026-11-20, not sent; it would be sent without it"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, due := ItemFromCharge(dueCharge("2026-11-30", "2026-11-20"), "https://bridge.example/webhook", today, tc.policy)
+			if got := due.NotesFor(tc.decision); !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// A note added after the mapping (a re-issue's) is worded as it is.
+	_, due := ItemFromCharge(dueCharge("2026-11-30", ""), "https://bridge.example/webhook", today, config.OverduePolicy{})
+	due.Notes = append(due.Notes, "re-issued as FAC-11-V1")
+	want := []string{"overdue since 2026-11-30, held back; it would be sent without a limit date (OVERDUE_POLICY=offer)", "re-issued as FAC-11-V1"}
+	if got := due.NotesFor(DecisionHeldBack); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
