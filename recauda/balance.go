@@ -18,13 +18,9 @@ func DerivedRef(parent string, n int) string { return fmt.Sprintf("%s-B%d", pare
 // were partially paid: the remaining balance, under a derived ref, once the
 // ERP reports exactly that balance; otherwise nothing, with the reason.
 func (s *Service) balances(ctx context.Context, l *Lookup, idx []int, tracked map[string]store.Tracked, now time.Time) ([]int, []store.HeldBack, error) {
-	parents := make([]string, len(idx))
-	for k, i := range idx {
-		parents[k] = l.Items[i].RefPayment
-	}
-	derived, err := s.store.Derived(ctx, parents)
+	derived, err := s.derivedCharges(ctx, l, idx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("recauda: lookup: %w", err)
+		return nil, nil, err
 	}
 	var candidates []int
 	var held []store.HeldBack
@@ -91,4 +87,18 @@ func renameItem(p *models.Payment, parent, ref string) {
 		}
 	}
 	p.AdvancedOptions.References = refs
+}
+
+// derivedCharges reads the derived charges (balances and re-issues) of the
+// items at idx, keyed by the ERP's ref.
+func (s *Service) derivedCharges(ctx context.Context, l *Lookup, idx []int) (map[string][]store.Tracked, error) {
+	parents := make([]string, len(idx))
+	for k, i := range idx {
+		parents[k] = l.Items[i].RefPayment
+	}
+	derived, err := s.store.Derived(ctx, parents)
+	if err != nil {
+		return nil, fmt.Errorf("recauda: lookup: %w", err)
+	}
+	return derived, nil
 }

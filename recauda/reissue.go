@@ -58,13 +58,9 @@ func offerDied(t store.Tracked, today string) bool {
 // first lookup after the offer's limit date; the derived ref's own
 // re-offers wait for RESEND_AFTER like any charge's.
 func (s *Service) reissues(ctx context.Context, l *Lookup, idx []int, tracked map[string]store.Tracked, now time.Time, today string) ([]int, []store.HeldBack, error) {
-	parents := make([]string, len(idx))
-	for k, i := range idx {
-		parents[k] = l.Items[i].RefPayment
-	}
-	derived, err := s.store.Derived(ctx, parents)
+	derived, err := s.derivedCharges(ctx, l, idx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("recauda: lookup: %w", err)
+		return nil, nil, err
 	}
 	var candidates []int
 	var held []store.HeldBack
