@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"recauda-bridge/models"
 	"recauda-bridge/web"
 )
 
@@ -430,9 +431,9 @@ func (t translator) when(at *time.Time) string {
 		return "—"
 	}
 	if t.lang == langEN {
-		return at.In(dashboardZone).Format("2006-01-02 15:04")
+		return at.In(models.Bogota).Format("2006-01-02 15:04")
 	}
-	return at.In(dashboardZone).Format("02/01/2006 15:04")
+	return at.In(models.Bogota).Format("02/01/2006 15:04")
 }
 
 // day writes a calendar day, short: "22/11" or "Nov 22".
@@ -442,6 +443,3 @@ func (t translator) day(d time.Time) string {
 	}
 	return d.Format("02/01")
 }
-
-// dashboardZone is Colombia: UTC-5 without daylight saving time since 1993.
-var dashboardZone = time.FixedZone("America/Bogota", -5*60*60)

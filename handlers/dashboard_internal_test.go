@@ -98,7 +98,7 @@ func TestDashboardMoneyAndTimes(t *testing.T) {
 		if got := tr.when(&at); got != tc.when {
 			t.Errorf("%s when = %q, want %q", tc.lang, got, tc.when)
 		}
-		if got := tr.day(at.In(dashboardZone)); got != tc.day {
+		if got := tr.day(at.In(models.Bogota)); got != tc.day {
 			t.Errorf("%s day = %q, want %q", tc.lang, got, tc.day)
 		}
 	}

@@ -54,10 +54,6 @@ type (
 	WritebackFilter = store.WritebackFilter
 )
 
-// adminZone is where the admin API's calendar dates are days: Colombia, UTC-5
-// without daylight saving time since 1993.
-var adminZone = time.FixedZone("America/Bogota", -5*60*60)
-
 // ChargeQuery selects charges for the operator. Zero fields select all.
 type ChargeQuery struct {
 	Status     string
@@ -90,7 +86,7 @@ func (s *Service) Charges(ctx context.Context, q ChargeQuery) ([]models.ChargeRo
 // dayStart is the instant the day after d by plus days starts in Bogotá.
 func dayStart(d time.Time, plus int) time.Time {
 	y, m, day := d.Date()
-	return time.Date(y, m, day+plus, 0, 0, 0, 0, adminZone).UTC()
+	return time.Date(y, m, day+plus, 0, 0, 0, 0, models.Bogota).UTC()
 }
 
 // Charge returns a charge with its timeline, webhook events and write-back

@@ -55,8 +55,8 @@ type DayCount struct {
 
 // Overview returns the dashboard's summary as of now.
 func (s *Service) Overview(ctx context.Context) (Overview, error) {
-	y, m, d := s.now().In(adminZone).Date()
-	first := time.Date(y, m, d-(OverviewDays-1), 0, 0, 0, 0, adminZone)
+	y, m, d := s.now().In(models.Bogota).Date()
+	first := time.Date(y, m, d-(OverviewDays-1), 0, 0, 0, 0, models.Bogota)
 	o, err := s.store.DashboardOverview(ctx, first)
 	if err != nil {
 		return Overview{}, fmt.Errorf("recauda: overview: %w", err)

@@ -18,14 +18,12 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"recauda-bridge/models"
 )
 
 //go:embed templates/*.html static/*.css
 var files embed.FS
-
-// colombia is where the pages' dates and times are shown: UTC-5, without
-// daylight saving time since 1993.
-var colombia = time.FixedZone("America/Bogota", -5*60*60)
 
 // Pages renders the HTML pages. It is safe for concurrent use.
 type Pages struct {
@@ -175,7 +173,7 @@ func When(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "—"
 	}
-	return t.In(colombia).Format("02/01/2006 15:04") + " (hora de Colombia)"
+	return t.In(models.Bogota).Format("02/01/2006 15:04") + " (hora de Colombia)"
 }
 
 func statusLabel(s string) string {

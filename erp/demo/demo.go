@@ -47,9 +47,6 @@ import (
 //go:embed customers.json
 var customersJSON []byte
 
-// bogota is Colombia's time: UTC-5 all year, so a fixed zone needs no tzdata.
-var bogota = time.FixedZone("America/Bogota", -5*60*60)
-
 // Source is the demo ERP. It is safe for concurrent use.
 type Source struct {
 	now       func() time.Time
@@ -165,7 +162,7 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	if !ok {
 		return out, nil
 	}
-	today := s.now().In(bogota)
+	today := s.now().In(models.Bogota)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range c.Charges {

@@ -24,10 +24,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"recauda-bridge/erp"
+	"recauda-bridge/models"
 )
-
-// colombia is Colombia's time zone: UTC-5 all year, no daylight saving.
-var colombia = time.FixedZone("America/Bogota", -5*60*60)
 
 // Source asks a REST ERP for a customer's pending charges. It is safe for
 // concurrent use.
@@ -208,7 +206,7 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 		"amount":         p.Amount.String(),
 		"currency":       p.Currency,
 		"paid_at":        p.PaidAt.UTC().Format(time.RFC3339),
-		"paid_date":      p.PaidAt.In(colombia).Format(time.DateOnly),
+		"paid_date":      p.PaidAt.In(models.Bogota).Format(time.DateOnly),
 		"status":         p.Status,
 		"payment_method": p.PaymentMethod,
 	}
@@ -237,7 +235,7 @@ func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
 		"amount":         r.Amount.String(),
 		"currency":       r.Currency,
 		"reversed_at":    r.ReversedAt.UTC().Format(time.RFC3339),
-		"reversed_date":  r.ReversedAt.In(colombia).Format(time.DateOnly),
+		"reversed_date":  r.ReversedAt.In(models.Bogota).Format(time.DateOnly),
 		"status":         "reversed",
 		"payment_method": r.PaymentMethod,
 	}

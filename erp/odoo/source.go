@@ -46,9 +46,6 @@ const (
 	maxDescription = 191
 )
 
-// colombia is Colombia's time zone: UTC-5 all year, no daylight saving.
-var colombia = time.FixedZone("America/Bogota", -5*60*60)
-
 // Config is the "odoo" section of the ERP configuration file. url, login,
 // database and api_key may use ${ENV_VAR}.
 type Config struct {
@@ -518,7 +515,7 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	wizardCtx := s.odooContext(map[string]any{"active_model": "account.move", "active_ids": []int64{m.ID}})
 	vals := map[string]any{
 		"amount":        models.NewMoney(p.Amount),
-		"payment_date":  paidAt.In(colombia).Format(time.DateOnly),
+		"payment_date":  paidAt.In(models.Bogota).Format(time.DateOnly),
 		"communication": p.TransactionID,
 		"journal_id":    s.cfg.JournalID,
 	}
