@@ -331,23 +331,7 @@ func (s *Source) RecordPayment(ctx context.Context, p erp.Payment) error {
 	if !ok || !s.CanRecord() {
 		return fmt.Errorf("erp source %s: record payment: %w", s.name, erp.ErrUnsupported)
 	}
-	// Drop the cache entry whatever the outcome: the ERP may have recorded
-	// the payment even if the answer never came back. Forget makes the next
-	// lookup start a fresh call instead of joining one begun before the
-	// payment.
-	if s.cache != nil {
-		s.cache.invalidate(p.IDNumber)
-	}
-	s.group.Forget(p.IDNumber)
-
-	start := time.Now()
-	err := rec.RecordPayment(ctx, p)
-	s.metrics.observe(opRecordPayment, time.Since(start))
-	s.metrics.count(opRecordPayment, classify(err))
-	if err != nil {
-		return s.wrap("record payment", err)
-	}
-	return nil
+	return s.record(p.IDNumber, opRecordPayment, "record payment", func() error { return rec.RecordPayment(ctx, p) })
 }
 
 // RecordReversal forwards r to the wrapped source and drops the customer's
@@ -359,17 +343,25 @@ func (s *Source) RecordReversal(ctx context.Context, r erp.Reversal) error {
 	if !ok || !s.CanReverse() {
 		return fmt.Errorf("erp source %s: record reversal: %w", s.name, erp.ErrUnsupported)
 	}
+	return s.record(r.IDNumber, opRecordReversal, "record reversal", func() error { return rev.RecordReversal(ctx, r) })
+}
+
+// record runs a write to the ERP about idNumber's charges, measured as op.
+// It drops the customer's cache entry whatever the outcome: the ERP may have
+// recorded the write even if the answer never came back. Forget makes the
+// next lookup start a fresh call instead of joining one begun before it.
+func (s *Source) record(idNumber string, o op, what string, write func() error) error {
 	if s.cache != nil {
-		s.cache.invalidate(r.IDNumber)
+		s.cache.invalidate(idNumber)
 	}
-	s.group.Forget(r.IDNumber)
+	s.group.Forget(idNumber)
 
 	start := time.Now()
-	err := rev.RecordReversal(ctx, r)
-	s.metrics.observe(opRecordReversal, time.Since(start))
-	s.metrics.count(opRecordReversal, classify(err))
+	err := write()
+	s.metrics.observe(o, time.Since(start))
+	s.metrics.count(o, classify(err))
 	if err != nil {
-		return s.wrap("record reversal", err)
+		return s.wrap(what, err)
 	}
 	return nil
 }
