@@ -156,10 +156,7 @@ func (s *Service) writeback(c store.ChargeState, ev *efipay.Event, status string
 	if !s.canRecord {
 		return nil
 	}
-	ref := c.RefPayment
-	if c.ParentRef != "" {
-		ref = c.ParentRef
-	}
+	ref := erpRef(c)
 	b, err := json.Marshal(erp.Payment{
 		RefPayment: ref, IDNumber: c.IDNumber, Amount: ev.Amount, Currency: ev.Currency,
 		TransactionID: ev.TransactionID, PaidAt: paidAt, Status: status, PaymentMethod: ev.PaymentMethod,
@@ -178,10 +175,7 @@ func (s *Service) reversalWriteback(c store.ChargeState, ev *efipay.Event, now t
 	if !s.canRecord {
 		return nil
 	}
-	ref := c.RefPayment
-	if c.ParentRef != "" {
-		ref = c.ParentRef
-	}
+	ref := erpRef(c)
 	b, err := json.Marshal(erp.Reversal{
 		RefPayment: ref, IDNumber: c.IDNumber, Amount: c.PaidAmount, Currency: c.Currency,
 		TransactionID: ev.TransactionID, ReversedAt: now, PaymentMethod: ev.PaymentMethod,
@@ -191,4 +185,12 @@ func (s *Service) reversalWriteback(c store.ChargeState, ev *efipay.Event, now t
 		return nil
 	}
 	return b
+}
+
+// erpRef is the ref the ERP knows c by: a derived charge's (-B, -V) parent.
+func erpRef(c store.ChargeState) string {
+	if c.ParentRef != "" {
+		return c.ParentRef
+	}
+	return c.RefPayment
 }
