@@ -123,49 +123,35 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 	return nil
 }
 
-// printCharges maps and validates charges as a lookup does (fields the
-// source could not read, every Efipay rule, another customer's ID number, a
-// ref_payment repeated), its dates under OVERDUE_POLICY, and prints one
+// printCharges assesses charges as a lookup does (recauda.Assess: fields
+// the source could not read, another customer's ID number, a ref_payment
+// repeated, every Efipay rule, the dates under OVERDUE_POLICY) and prints one
 // line per charge, one more per violation and per change to its dates. It
 // returns how many would be held back.
 func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string, policy config.OverduePolicy) int {
-	v := validation.New(time.Now)
-	seen := make(map[string]int, len(charges))
-	for _, c := range charges {
-		seen[c.RefPayment]++
+	cands := make([]recauda.Candidate, len(charges))
+	for i, c := range charges {
+		cands[i].Charge = c
 	}
+	verdicts := recauda.Assess(cands, recauda.Ask{IDNumber: idNumber, In: "this customer's charges"},
+		recauda.Rules{Validator: validation.New(time.Now), WebhookURL: webhookURL, Overdue: policy})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	held := 0
-	for _, c := range charges {
-		p, due := recauda.ItemFromCharge(c, webhookURL, v.Today(), policy)
-		notes := func(d recauda.Decision) {
-			for _, n := range due.NotesFor(d) {
-				fmt.Fprintf(tw, "      note\t%s\t\t%s\n", c.RefPayment, n)
+	for i, v := range verdicts {
+		c := charges[i]
+		decision := recauda.DecisionSend
+		if v.HeldBack() {
+			decision = recauda.DecisionHeldBack
+			held++
+			for _, viol := range v.Violations {
+				fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
 			}
-		}
-		var vs []validation.Violation
-		for _, d := range c.Defects {
-			vs = append(vs, validation.Violation{Field: d.Field, Rule: recauda.RuleUnreadable, Message: d.Message})
-		}
-		vs = append(vs, v.Payment(&p)...)
-		if c.IDNumber != idNumber {
-			vs = append(vs, validation.Violation{Field: "recauda_information.id_number", Rule: recauda.RuleIDMismatch,
-				Message: fmt.Sprintf("the source returned this charge for ID number %s", c.IDNumber)})
-		}
-		if seen[c.RefPayment] > 1 {
-			vs = append(vs, validation.Violation{Field: "recauda_information.ref_payment", Rule: recauda.RuleDuplicateRef,
-				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[c.RefPayment])})
-		}
-		if len(vs) == 0 {
+		} else {
 			fmt.Fprintf(tw, "      valid\t%s\t%s %s\t%s\n", c.RefPayment, c.Currency, c.Amount.String(), c.Description)
-			notes(recauda.DecisionSend)
-			continue
 		}
-		held++
-		for _, viol := range vs {
-			fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
+		for _, n := range v.Due.NotesFor(decision) {
+			fmt.Fprintf(tw, "      note\t%s\t\t%s\n", c.RefPayment, n)
 		}
-		notes(recauda.DecisionHeldBack)
 	}
 	tw.Flush()
 	return held

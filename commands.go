@@ -31,38 +31,36 @@ func validateFile(path string, stdout io.Writer) error {
 	if doc.Payments == nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s has no \"payments\" array", path)}
 	}
-	v := validation.New(time.Now)
-	refs := map[string]int{}
-	var items []models.Payment
-	invalid := 0
+	type line struct {
+		ref string
+		vs  []validation.Violation
+	}
+	lines := make([]line, len(doc.Payments))
+	var cands []recauda.Candidate
+	var at []int
 	for i, rawItem := range doc.Payments {
 		var p models.Payment
 		if err := json.Unmarshal(rawItem, &p); err != nil {
-			fmt.Fprintf(stdout, "item %d\tref_payment=?\t(item)\t%s\t%v\n", i, recauda.RuleUnreadable, err)
-			invalid++
-			items = append(items, models.Payment{})
+			lines[i] = line{ref: "?", vs: []validation.Violation{{Field: "(item)", Rule: recauda.RuleUnreadable, Message: err.Error()}}}
 			continue
 		}
-		items = append(items, p)
-		refs[p.RecaudaInformation.RefPayment]++
+		cands = append(cands, recauda.Candidate{Item: &p, Where: fmt.Sprintf("item %d", i)})
+		at = append(at, i)
 	}
-	for i, p := range items {
-		ref := p.RecaudaInformation.RefPayment
-		if ref == "" && p.AdvancedOptions == nil && p.RecaudaInformation.IDNumber == "" {
-			continue // unreadable, reported above
+	verdicts := recauda.Assess(cands, recauda.Ask{In: "the file"}, recauda.Rules{Validator: validation.New(time.Now)})
+	for k, v := range verdicts {
+		lines[at[k]] = line{ref: cands[k].Item.RecaudaInformation.RefPayment, vs: v.Violations}
+	}
+	invalid := 0
+	for i, l := range lines {
+		for _, viol := range l.vs {
+			fmt.Fprintf(stdout, "item %d\tref_payment=%s\t%s\t%s\t%s\n", i, l.ref, viol.Field, viol.Rule, viol.Message)
 		}
-		vs := v.Payment(&p)
-		if refs[ref] > 1 {
-			vs = append(vs, validation.Violation{Field: "recauda_information.ref_payment", Rule: recauda.RuleDuplicateRef,
-				Message: fmt.Sprintf("ref_payment appears %d times in the file", refs[ref])})
-		}
-		for _, viol := range vs {
-			fmt.Fprintf(stdout, "item %d\tref_payment=%s\t%s\t%s\t%s\n", i, ref, viol.Field, viol.Rule, viol.Message)
-		}
-		if len(vs) > 0 {
+		if len(l.vs) > 0 {
 			invalid++
 		}
 	}
+	items := doc.Payments
 	fmt.Fprintf(stdout, "%d items, %d valid, %d invalid\n", len(items), len(items)-invalid, invalid)
 	if invalid > 0 {
 		return &exitError{code: 1}

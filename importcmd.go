@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -114,15 +112,19 @@ func importLedger(ctx context.Context, env config.Lookup, o importOptions, stdou
 		rejected = append(rejected, rejection{line: s.Line, where: s.Where, ref: "?", field: "(row)", rule: recauda.RuleUnreadable, message: s.Reason})
 	}
 	items := expandRows(rows)
-	markDuplicates(items)
-
-	v := validation.New(time.Now)
+	cands := make([]recauda.Candidate, len(items))
+	for i, it := range items {
+		cands[i] = recauda.Candidate{Charge: it.charge, Where: it.where, Violations: it.violations}
+	}
+	// The ledger keeps a charge as written: its dates are not adjusted.
 	bar := newProgressBar(o.progress, "checking", len(items))
-	webhookURL := cfg.WebhookURL()
-	checkAll(items, runtime.GOMAXPROCS(0), bar.set, func(it *importItem) {
-		it.violations = append(it.violations, recauda.CheckCharge(v, it.charge, webhookURL)...)
-	})
+	verdicts := recauda.Assess(cands, recauda.Ask{In: "the file", Workers: runtime.GOMAXPROCS(0), Progress: bar.set},
+		recauda.Rules{Validator: validation.New(time.Now), WebhookURL: cfg.WebhookURL(), AsWritten: true})
 	bar.finish()
+	for i, v := range verdicts {
+		items[i].violations = v.Violations
+		items[i].duplicate = slices.ContainsFunc(v.Violations, func(x validation.Violation) bool { return x.Rule == recauda.RuleDuplicateRef })
+	}
 
 	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
 	if err != nil {
@@ -206,38 +208,6 @@ func importLedger(ctx context.Context, env config.Lookup, o importOptions, stdou
 		fmt.Fprintf(stdout, "note: ERP_SOURCE is %s; the ledger is served only when ERP_SOURCE=local\n", cfg.ERPSource)
 	}
 	return nil
-}
-
-// checkAll runs check on every item, on workers goroutines (the validator
-// is safe for concurrent use and the rows are independent), and reports the
-// items done to progress, from one goroutine at a time.
-func checkAll(items []importItem, workers int, progress func(done int), check func(*importItem)) {
-	const batch = 1000
-	var (
-		next atomic.Int64
-		mu   sync.Mutex
-		done int
-		wg   sync.WaitGroup
-	)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for {
-				start := int(next.Add(batch)) - batch
-				if start >= len(items) {
-					return
-				}
-				end := min(start+batch, len(items))
-				for i := start; i < end; i++ {
-					check(&items[i])
-				}
-				mu.Lock()
-				done += end - start
-				progress(done)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // countCharges counts the distinct charges (line and ref) among rejections.
@@ -348,30 +318,6 @@ func addMonths(d time.Time, n int) time.Time {
 	firstOfMonth := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
 	last := firstOfMonth.AddDate(0, 1, -1).Day()
 	return firstOfMonth.AddDate(0, 0, min(day, last)-1)
-}
-
-// markDuplicates rejects every charge whose ref_payment another one of the
-// file also has (after recurring rows are expanded): which one is meant
-// cannot be known.
-func markDuplicates(items []importItem) {
-	byRef := make(map[string][]int, len(items))
-	for i, it := range items {
-		byRef[it.charge.RefPayment] = append(byRef[it.charge.RefPayment], i)
-	}
-	for _, idx := range byRef {
-		if len(idx) < 2 {
-			continue
-		}
-		where := make([]string, len(idx))
-		for k, i := range idx {
-			where[k] = items[i].where
-		}
-		for _, i := range idx {
-			items[i].duplicate = true
-			items[i].violations = append(items[i].violations, validation.Violation{Field: "recauda_information.ref_payment",
-				Rule: recauda.RuleDuplicateRef, Message: "ref_payment is not unique in the file: " + strings.Join(where, ", ")})
-		}
-	}
 }
 
 // progressBar draws "label  42% [=========>          ] 42000/100000" on one

@@ -164,7 +164,7 @@ func TestImportBrokenRows(t *testing.T) {
 		"line 3\tref_payment=BAD-AMOUNT\trecauda_information.amount\tdecimal_places\t",
 		"line 4\tref_payment=BAD-DATE\tadvanced_options.limit_date\tdate\t",
 		"line 5\tref_payment=?\t(row)\tunreadable\tref_payment is empty",
-		"line 7\tref_payment=DUP\trecauda_information.ref_payment\tduplicate_ref_payment\tref_payment is not unique in the file: line 7, line 8",
+		"line 7\tref_payment=DUP\trecauda_information.ref_payment\tduplicate_ref_payment\tref_payment appears 2 times in the file: line 7, line 8",
 		"line 8\tref_payment=DUP\t",
 		"line 9\tref_payment=?\t(row)\tunreadable\t2 fields, the header has 7",
 		"nothing imported: 6 charge(s) rejected; fix them, or rerun with --skip-invalid to import the 2 valid one(s)",

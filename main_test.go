@@ -57,6 +57,12 @@ func TestRun(t *testing.T) {
 			"item 2\tref_payment=?\t(item)\tunreadable",
 			"3 items, 1 valid, 2 invalid",
 		}, nil},
+		{"validate repeated refs and an empty item", []string{"validate", "testdata/validate-duplicates.json"}, base, 1, []string{
+			"item 0\tref_payment=ADM-502-2026-12\trecauda_information.ref_payment\tduplicate_ref_payment\tref_payment appears 2 times in the file: item 0, item 1",
+			"item 1\tref_payment=ADM-502-2026-12\trecauda_information.ref_payment\tduplicate_ref_payment",
+			"item 2\tref_payment=\trecauda_information.ref_payment\trequired",
+			"3 items, 0 valid, 3 invalid",
+		}, nil},
 		{"validate missing file", []string{"validate", "testdata/nope.json"}, base, 1, nil, nil},
 		{"migrate", []string{"migrate"}, base, 0, []string{fmt.Sprintf("database is at version %d", store.LatestVersion())}, nil},
 		{"migrate again", []string{"migrate"}, base, 0, []string{"up to date"}, nil},

@@ -49,17 +49,12 @@ func (e *InvalidChargeError) Error() string {
 		e.Violations[0].Field, e.Violations[0].Message)
 }
 
-// CheckCharge returns every reason c cannot be offered to Efipay: the
-// fields its source could not read (rule "unreadable") and every rule the
-// validator checks on the item c becomes, webhookURL included. nil means
-// valid. The admin API and the import both use it.
-func CheckCharge(v *validation.Validator, c erp.Charge, webhookURL string) []validation.Violation {
-	var out []validation.Violation
-	for _, d := range c.Defects {
-		out = append(out, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
-	}
-	p, _ := PaymentFromCharge(c, webhookURL)
-	return append(out, v.Payment(&p)...)
+// checkLedgerCharge returns every reason c cannot be offered to Efipay,
+// its dates as written (see Rules.AsWritten); nil means valid.
+func (s *Service) checkLedgerCharge(c erp.Charge) []validation.Violation {
+	rules := s.rules()
+	rules.AsWritten = true
+	return Assess([]Candidate{{Charge: c}}, Ask{}, rules)[0].Violations
 }
 
 // LedgerCharges lists ledger charges, most recent change first, and the
@@ -85,7 +80,7 @@ func (s *Service) LedgerCharge(ctx context.Context, ref string) (LedgerCharge, e
 // is an *InvalidChargeError; a ref_payment already in the ledger (whatever
 // its state) is a ConflictError with CodeRefExists.
 func (s *Service) CreateLedgerCharge(ctx context.Context, c erp.Charge) (LedgerCharge, error) {
-	if vs := CheckCharge(s.validator, c, s.cfg.WebhookURL); len(vs) > 0 {
+	if vs := s.checkLedgerCharge(c); len(vs) > 0 {
 		return LedgerCharge{}, &InvalidChargeError{RefPayment: c.RefPayment, Violations: vs}
 	}
 	out, err := s.store.CreateLedgerCharge(ctx, c)
@@ -121,7 +116,7 @@ func (s *Service) UpdateLedgerCharge(ctx context.Context, ref string, change fun
 			vs = append(vs, validation.Violation{Field: "recauda_information.id_number", Rule: RuleImmutable,
 				Message: "cannot change; cancel this charge and create another"})
 		}
-		vs = append(vs, CheckCharge(s.validator, next, s.cfg.WebhookURL)...)
+		vs = append(vs, s.checkLedgerCharge(next)...)
 		if len(vs) > 0 {
 			return erp.Charge{}, &InvalidChargeError{RefPayment: ref, Violations: vs}
 		}

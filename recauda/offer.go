@@ -118,16 +118,19 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 	now := s.now()
 	today := s.validator.Today()
 	l := &Lookup{IDNumber: idNumber, Items: make([]Item, len(charges))}
-	seen := make(map[string]int, len(charges))
+	cands := make([]Candidate, len(charges))
+	seen := make(map[string]bool, len(charges))
 	refs := make([]string, 0, len(charges))
 	for i, c := range charges {
 		l.Items[i] = Item{RefPayment: c.RefPayment}
-		if seen[c.RefPayment]++; seen[c.RefPayment] == 1 && c.RefPayment != "" {
+		cands[i].Charge = c
+		if !seen[c.RefPayment] && c.RefPayment != "" {
+			seen[c.RefPayment] = true
 			refs = append(refs, c.RefPayment)
 		}
 	}
 	// What is tracked already is read first: a charge already sent and not
-	// yet due again needs no validation, which keeps the steady state cheap.
+	// yet due again needs no mapping nor validation (Ask.Apart below).
 	tracked := map[string]store.Tracked{}
 	if len(refs) > 0 {
 		if tracked, err = s.store.Tracked(ctx, refs); err != nil {
@@ -137,73 +140,54 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 
 	var candidates, partial, dead []int
 	var held []store.HeldBack
-	// An Offer maps a charge to its item only when the item may be sent (or
-	// is a balance to work out): in the steady state every charge was sent
-	// already, and mapping them all was a seventh of the lookup's CPU. A
-	// preview shows every item, and why each was withheld.
-	mapItem := func(it *Item, c erp.Charge) {
-		it.Payment, it.Due = ItemFromCharge(c, s.cfg.WebhookURL, today, s.cfg.OverduePolicy)
-	}
-	for i := range l.Items {
-		it, c := &l.Items[i], charges[i]
-		if !claim {
-			mapItem(it, c)
-		}
-		for _, d := range c.Defects {
-			it.Violations = append(it.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
-		}
-		if c.IDNumber != idNumber {
-			it.Violations = append(it.Violations, validation.Violation{
-				Field: "recauda_information.id_number", Rule: RuleIDMismatch,
-				Message: "the ERP returned this charge for another customer's ID number",
-			})
-		}
-		if seen[it.RefPayment] > 1 {
-			it.Violations = append(it.Violations, validation.Violation{
-				Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef,
-				Message: fmt.Sprintf("ref_payment appears %d times in this customer's charges", seen[it.RefPayment]),
-			})
-		}
-		if t, ok := tracked[it.RefPayment]; ok {
-			switch {
-			case t.IDNumber != idNumber:
-				it.Violations = append(it.Violations, validation.Violation{
-					Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
-					Message: "this ref_payment was already offered to another ID number",
-				})
-			case len(it.Violations) > 0:
-			case t.Status == models.StatusPartiallyPaid:
-				if claim {
-					mapItem(it, c)
-				}
-				partial = append(partial, i)
-				continue
-			case offerDied(t, today):
-				if claim {
-					mapItem(it, c)
-				}
-				dead = append(dead, i)
-				continue
-			case !t.Offerable(now):
-				it.Decision = DecisionWithheld
-				if !claim {
-					it.Reason = withheldReason(t)
-				}
-				continue
+	// A charge already tracked and broken by nothing so far is set apart
+	// before it is mapped: in the steady state every charge was sent
+	// already, and mapping and validating them all was most of the lookup's
+	// CPU. Balances and re-issues are worked out below.
+	ask := Ask{IDNumber: idNumber, In: "this customer's charges",
+		OfferedTo: func(ref string) (string, bool) {
+			t, ok := tracked[ref]
+			return t.IDNumber, ok
+		},
+		Apart: func(i int) bool {
+			t, ok := tracked[charges[i].RefPayment]
+			if !ok {
+				return false
 			}
-			it.resend = true
-		}
-		if claim {
-			mapItem(it, c)
-		}
-		it.Violations = append(it.Violations, s.validator.Payment(&it.Payment)...)
-		if len(it.Violations) > 0 {
+			switch {
+			case t.Status == models.StatusPartiallyPaid:
+				partial = append(partial, i)
+			case offerDied(t, today):
+				dead = append(dead, i)
+			case !t.Offerable(now):
+				l.Items[i].Decision = DecisionWithheld
+				if !claim {
+					l.Items[i].Reason = withheldReason(t)
+				}
+			default:
+				return false
+			}
+			return true
+		},
+	}
+	for i, v := range Assess(cands, ask, s.rules()) {
+		it := &l.Items[i]
+		it.Payment, it.Due, it.Violations = v.Item, v.Due, v.Violations
+		switch {
+		case v.Apart:
+			// A preview shows every item, and why each was withheld; a
+			// balance or re-issue starts from the ERP's item.
+			if !claim || it.Decision != DecisionWithheld {
+				it.Payment, it.Due = ItemFromCharge(charges[i], s.cfg.WebhookURL, today, s.cfg.OverduePolicy)
+			}
+		case v.HeldBack():
 			it.Decision = DecisionHeldBack
 			held = append(held, store.HeldBack{RefPayment: it.RefPayment, IDNumber: idNumber, Violations: storeViolations(it.Violations)})
-			continue
+		default:
+			_, it.resend = tracked[it.RefPayment]
+			it.Decision = DecisionSend
+			candidates = append(candidates, i)
 		}
-		it.Decision = DecisionSend
-		candidates = append(candidates, i)
 	}
 	if len(partial) > 0 {
 		more, moreHeld, err := s.balances(ctx, l, partial, tracked, now)
@@ -349,4 +333,10 @@ func storeViolations(vs []validation.Violation) []store.Violation {
 		out[i] = store.Violation{Field: v.Field, Rule: v.Rule, Message: v.Message}
 	}
 	return out
+}
+
+// rules are the lookup's: its validator and clock, webhook URL and
+// OVERDUE_POLICY.
+func (s *Service) rules() Rules {
+	return Rules{Validator: s.validator, WebhookURL: s.cfg.WebhookURL, Overdue: s.cfg.OverduePolicy}
 }
