@@ -125,7 +125,7 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 	}
 	a.source = src
 	a.service = recauda.New(src, st, validation.New(now), recauda.Config{
-		ERPTimeout: cfg.ERPTimeout, ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(), TestMode: cfg.TestMode,
+		ResendAfter: cfg.ResendAfter, WebhookURL: cfg.WebhookURL(), TestMode: cfg.TestMode,
 		OverduePolicy: cfg.OverduePolicy,
 	}, now, log)
 	return a, nil
@@ -136,7 +136,7 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 // cache (ERP_CACHE_TTL, off by default), request coalescing, a circuit
 // breaker (ERP_BREAKER_FAILURES, ERP_BREAKER_OPEN) and the
 // recauda_erp_* metrics on reg. The guard forwards the adapter's optional
-// abilities: recauda.CanRecord asks its CanRecord, and its Check answers
+// abilities: erp.CanRecord asks its CanRecord, and its Check answers
 // erp.ErrUnsupported when the adapter has no health check. The closer,
 // when not nil, releases what the adapter holds (a connection pool, a file
 // watcher). st is the tracking store, which the local source shares (its
@@ -217,8 +217,10 @@ func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		return nil, nil, fmt.Errorf("erp metrics: %w", err)
 	}
 	return guard.New(src, guard.Options{
-		Name:     cfg.ERPSource,
-		CacheTTL: cfg.ERPCacheTTL,
+		Name:        cfg.ERPSource,
+		CallTimeout: cfg.ERPTimeout,
+		InMemory:    cfg.ERPSource == "file" || cfg.ERPSource == "demo",
+		CacheTTL:    cfg.ERPCacheTTL,
 		Breaker: guard.BreakerOptions{
 			FailureThreshold: uint32(cfg.ERPBreakerFailures),
 			OpenTimeout:      cfg.ERPBreakerOpen,
@@ -312,7 +314,7 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	// The write-back worker stops between jobs when ctx is cancelled.
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
-	if rec, ok := a.source.(erp.PaymentRecorder); ok && recauda.CanRecord(a.source) {
+	if rec, ok := a.source.(erp.PaymentRecorder); ok && erp.CanRecord(a.source) {
 		w := recauda.NewWorker(a.store, rec, recauda.WorkerConfig{}, time.Now, log)
 		a.service.OnWriteback(w.Kick)
 		go func() { workerDone <- w.Run(workerCtx) }()

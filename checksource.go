@@ -81,7 +81,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 			step("OK", "health check (%s)", roundMillis(time.Since(start)))
 		}
 	}
-	if recauda.CanRecord(src) {
+	if erp.CanRecord(src) {
 		step("OK", "write-back: configured (payments are recorded in the ERP)")
 		if erp.CanReverse(src) {
 			step("OK", "reversals: configured (a payment Efipay reverses is undone in the ERP)")

@@ -49,7 +49,9 @@ type faultStack struct {
 	log    *syncBuffer // the server's log: each 5xx's cause (syncBuffer: replica_test.go)
 }
 
-func newFaultStack(t *testing.T, src erp.Source, erpTimeout time.Duration) *faultStack {
+// newFaultStack serves src, which is guarded (erp/guard) as the bridge
+// always guards its source.
+func newFaultStack(t *testing.T, src *guard.Source) *faultStack {
 	t.Helper()
 	registerFaultDriver()
 	ctx := context.Background()
@@ -69,7 +71,7 @@ func newFaultStack(t *testing.T, src erp.Source, erpTimeout time.Duration) *faul
 			t.Logf("server log:\n%s", buf.String())
 		}
 	})
-	svc := recauda.New(src, st, validation.New(time.Now), recauda.Config{ERPTimeout: erpTimeout}, time.Now, log)
+	svc := recauda.New(src, st, validation.New(time.Now), recauda.Config{}, time.Now, log)
 	return &faultStack{dbPath: dbPath, store: st, log: buf, e: handlers.New(handlers.Deps{Recauda: svc, Logger: log, WebhookToken: faultToken})}
 }
 
@@ -182,8 +184,8 @@ func TestFaultsERP(t *testing.T) {
 		}
 		return erptest.Static(charges)(ctx, id)
 	}}
-	src := guard.New(fake, guard.Options{Name: "fake", Breaker: guard.BreakerOptions{FailureThreshold: 2, OpenTimeout: openTimeout}})
-	s := newFaultStack(t, src, erpTimeout)
+	src := guard.New(fake, guard.Options{Name: "fake", CallTimeout: erpTimeout, Breaker: guard.BreakerOptions{FailureThreshold: 2, OpenTimeout: openTimeout}})
+	s := newFaultStack(t, src)
 
 	// ok: the ERP is well again and lookups work again. In process, the
 	// next lookup comes within microseconds of the failed one and may still
@@ -390,7 +392,7 @@ func TestFaultsDatabase(t *testing.T) {
 			for i := 1; i <= 40; i++ { // about 30 KiB of claims: more than a page's free space
 				charges["70000002"] = append(charges["70000002"], faultCharge(fmt.Sprintf("DB-B-%d", i), "70000002", 180))
 			}
-			s := newFaultStack(t, &erptest.Source{PendingChargesFunc: erptest.Static(charges)}, 2*time.Second)
+			s := newFaultStack(t, guard.New(&erptest.Source{PendingChargesFunc: erptest.Static(charges)}, guard.Options{CallTimeout: 2 * time.Second}))
 			if rec, _ := s.lookup("70000001"); rec.Code != http.StatusOK || len(payments(t, rec)) != 2 {
 				t.Fatalf("setup lookup: %d %s, want 2 payments", rec.Code, rec.Body)
 			}

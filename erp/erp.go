@@ -65,6 +65,20 @@ type ReversalRecorder interface {
 	RecordReversal(ctx context.Context, r Reversal) error
 }
 
+// CanRecord reports whether src (a Source or a PaymentRecorder) can write
+// payments back: it implements PaymentRecorder and, when it has a
+// CanRecord method (an adapter whose write-back must be configured,
+// erp/guard), that says so.
+func CanRecord(src any) bool {
+	if _, ok := src.(PaymentRecorder); !ok {
+		return false
+	}
+	if c, ok := src.(recordSwitch); ok {
+		return c.CanRecord()
+	}
+	return true
+}
+
 // CanReverse reports whether src (a Source or a PaymentRecorder) can write
 // reversals back: it implements ReversalRecorder and, when it has a
 // CanReverse method (an adapter whose reversal must be configured,
@@ -73,34 +87,18 @@ func CanReverse(src any) bool {
 	if _, ok := src.(ReversalRecorder); !ok {
 		return false
 	}
-	if c, ok := src.(interface{ CanReverse() bool }); ok {
+	if c, ok := src.(reverseSwitch); ok {
 		return c.CanReverse()
 	}
 	return true
 }
 
-// Bounded is the optional promise that PendingCharges returns once ctx is
-// done even when the adapter behind it does not, and turns a panic into an
-// error: erp/guard makes it for every adapter. The core runs the call of a
-// source without it in a goroutine of its own, to keep that promise itself.
-type Bounded interface {
-	BoundedByContext()
-}
-
-// InMemory is the optional ability to say that PendingCharges answers from
-// memory at once, without I/O or waiting (erp/file, erp/demo), when
-// AnswersFromMemory is true. Such a call needs neither a timeout nor a
-// goroutine of its own, and coalescing it would cost more than it saves.
-// erp/guard forwards the answer of the source it wraps.
-type InMemory interface {
-	AnswersFromMemory() bool
-}
-
-// AnswersFromMemory reports whether src promises in-memory answers.
-func AnswersFromMemory(src Source) bool {
-	m, ok := src.(InMemory)
-	return ok && m.AnswersFromMemory()
-}
+// recordSwitch and reverseSwitch are the methods of an adapter that
+// implements a recorder but may be configured without it.
+type (
+	recordSwitch  interface{ CanRecord() bool }
+	reverseSwitch interface{ CanReverse() bool }
+)
 
 // HealthChecker is the optional ability to tell whether the ERP is reachable.
 type HealthChecker interface {

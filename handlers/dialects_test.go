@@ -18,6 +18,7 @@ import (
 	"recauda-bridge/efipay"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
+	"recauda-bridge/erp/guard"
 	"recauda-bridge/handlers"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
@@ -53,11 +54,11 @@ func eachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 // newStackOn is newStack on a store of the test's choosing.
 func newStackOn(t *testing.T, st *store.Store, src *erptest.Source, log *slog.Logger) *stack {
 	now := func() time.Time { return fixedNow }
-	cfg := recauda.Config{ERPTimeout: 500 * time.Millisecond, ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
+	cfg := recauda.Config{ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
+	svc := recauda.New(guard.New(src, guard.Options{CallTimeout: 500 * time.Millisecond}), st, validation.New(now), cfg, now, log)
 	deps := handlers.Deps{Logger: log, Recauda: svc, WebhookToken: webhookToken, AdminToken: adminToken}
 	return &stack{e: handlers.New(deps), store: st, source: src, svc: svc}
 }

@@ -20,6 +20,7 @@ import (
 
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/erptest"
+	"recauda-bridge/erp/guard"
 	"recauda-bridge/handlers"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
@@ -46,6 +47,13 @@ func newStack(t testing.TB, src *erptest.Source, mod func(*recauda.Config, *hand
 // newStackAt is newStack with the clock now.
 func newStackAt(t testing.TB, src *erptest.Source, now func() time.Time, mod func(*recauda.Config, *handlers.Deps)) *stack {
 	t.Helper()
+	return newStackWith(t, src, now, 500*time.Millisecond, mod)
+}
+
+// newStackWith is newStackAt with the ERP timeout erpTimeout. The source is
+// wrapped in erp/guard, as the bridge always wraps it.
+func newStackWith(t testing.TB, src *erptest.Source, now func() time.Time, erpTimeout time.Duration, mod func(*recauda.Config, *handlers.Deps)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "bridge.db")
 	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{Now: now})
@@ -56,13 +64,13 @@ func newStackAt(t testing.TB, src *erptest.Source, now func() time.Time, mod fun
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg := recauda.Config{ERPTimeout: 500 * time.Millisecond, ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
+	cfg := recauda.Config{ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
 	log := slog.New(slog.DiscardHandler)
 	deps := handlers.Deps{Logger: log}
 	if mod != nil {
 		mod(&cfg, &deps)
 	}
-	svc := recauda.New(src, st, validation.New(now), cfg, now, deps.Logger)
+	svc := recauda.New(guard.New(src, guard.Options{CallTimeout: erpTimeout}), st, validation.New(now), cfg, now, deps.Logger)
 	deps.Recauda = svc
 	return &stack{dbPath: dbPath, e: handlers.New(deps), store: st, source: src, svc: svc}
 }
@@ -272,7 +280,7 @@ func TestLookupERPUnavailable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStack(t, &erptest.Source{PendingChargesFunc: tc.fn}, func(c *recauda.Config, _ *handlers.Deps) { c.ERPTimeout = 100 * time.Millisecond })
+			s := newStackWith(t, &erptest.Source{PendingChargesFunc: tc.fn}, func() time.Time { return fixedNow }, 100*time.Millisecond, nil)
 			start := time.Now()
 			rec := s.get(t, "/get-recaudas?id_number=12345678")
 			if rec.Code != http.StatusServiceUnavailable {

@@ -54,9 +54,9 @@ func TestReversalReopensTheLedger(t *testing.T) {
 	if _, err := st.CreateLedgerCharge(ctx, charge("LED-1", "12345678")); err != nil {
 		t.Fatal(err)
 	}
-	src := guard.New(local.New(st), guard.Options{Name: "local", CacheTTL: time.Minute})
+	src := guard.New(local.New(st), guard.Options{Name: "local", CallTimeout: 500 * time.Millisecond, CacheTTL: time.Minute})
 	log := slog.New(slog.DiscardHandler)
-	cfg := recauda.Config{ERPTimeout: 500 * time.Millisecond, ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
+	cfg := recauda.Config{ResendAfter: 24 * time.Hour, WebhookURL: "https://bridge.example.co/webhooks/efipay"}
 	svc := recauda.New(src, st, validation.New(now), cfg, now, log)
 	s := &stack{dbPath: dbPath, e: handlers.New(handlers.Deps{Logger: log, Recauda: svc, WebhookToken: webhookToken}), store: st, svc: svc}
 	w := recauda.NewWorker(st, src, recauda.WorkerConfig{}, now, log)

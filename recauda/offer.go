@@ -248,26 +248,11 @@ func (s *Service) claim(ctx context.Context, l *Lookup, candidates []int, held [
 	return nil
 }
 
-// pendingCharges asks the source under ERPTimeout. Unless the source is
-// erp.Bounded, the call runs apart, so that a source which ignores its
-// context (or panics) still cannot hang or crash the lookup. A source that
-// answers from memory has nothing to time out.
+// pendingCharges asks the source. The source is guarded (erp/guard): it
+// answers within the ERP timeout whatever the adapter does, and turns a
+// panic into an error.
 func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {
-	var (
-		charges []erp.Charge
-		err     error
-	)
-	_, bounded := s.source.(erp.Bounded)
-	if !bounded || !s.inMemory {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.ERPTimeout)
-		defer cancel()
-	}
-	if bounded {
-		charges, err = s.source.PendingCharges(ctx, idNumber)
-	} else {
-		charges, err = s.pendingChargesApart(ctx, idNumber)
-	}
+	charges, err := s.source.PendingCharges(ctx, idNumber)
 	if err != nil {
 		if !errors.Is(err, erp.ErrUnavailable) {
 			err = errors.Join(erp.ErrUnavailable, err)
@@ -275,31 +260,6 @@ func (s *Service) pendingCharges(ctx context.Context, idNumber string) ([]erp.Ch
 		return nil, fmt.Errorf("recauda: erp lookup: %w", err)
 	}
 	return charges, nil
-}
-
-// pendingChargesApart calls the source in its own goroutine and gives up
-// when ctx is done, whatever the source does.
-func (s *Service) pendingChargesApart(ctx context.Context, idNumber string) ([]erp.Charge, error) {
-	type answer struct {
-		charges []erp.Charge
-		err     error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- answer{nil, fmt.Errorf("erp source panicked: %v", r)}
-			}
-		}()
-		c, err := s.source.PendingCharges(ctx, idNumber)
-		done <- answer{c, err}
-	}()
-	select {
-	case a := <-done:
-		return a.charges, a.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 func (s *Service) logHeldBack(ctx context.Context, idNumber string, items []Item) {

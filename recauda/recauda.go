@@ -23,8 +23,6 @@ var (
 
 // Config is what the use cases need to know of the configuration.
 type Config struct {
-	// ERPTimeout bounds the whole ERP lookup.
-	ERPTimeout time.Duration
 	// ResendAfter is how long until an unpaid charge already sent is offered
 	// again; 0 means never (until an operator releases it).
 	ResendAfter time.Duration
@@ -48,11 +46,11 @@ type Service struct {
 	// canRecord says whether paid charges get a write-back job.
 	canRecord   bool
 	onWriteback func()
-	// inMemory: the source answers from memory at once (erp.InMemory).
-	inMemory bool
 }
 
-// New wires a Service.
+// New wires a Service. source must be wrapped in erp/guard, which bounds
+// each lookup by the ERP timeout and survives a panicking adapter: the
+// Service calls it directly.
 func New(source erp.Source, st *store.Store, v *validation.Validator, cfg Config, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
@@ -60,20 +58,7 @@ func New(source erp.Source, st *store.Store, v *validation.Validator, cfg Config
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log, canRecord: CanRecord(source),
-		inMemory: erp.AnswersFromMemory(source)}
-}
-
-// CanRecord reports whether source can write payments back: it implements
-// erp.PaymentRecorder and, when it says so itself, is configured to.
-func CanRecord(source erp.Source) bool {
-	if _, ok := source.(erp.PaymentRecorder); !ok {
-		return false
-	}
-	if c, ok := source.(interface{ CanRecord() bool }); ok {
-		return c.CanRecord()
-	}
-	return true
+	return &Service{source: source, store: st, validator: v, cfg: cfg, now: now, log: log, canRecord: erp.CanRecord(source)}
 }
 
 // ValidateIDNumber accepts 5 to 20 ASCII digits and nothing else.

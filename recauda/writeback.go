@@ -93,12 +93,12 @@ type Worker struct {
 
 // NewWorker wires a Worker. rec is nil when the ERP source cannot record
 // payments; such a Worker does nothing (Run returns at once): the webhook
-// side enqueues no jobs for such a source. A rec that reports CanRecord()
-// false is treated the same way. When rec is also an erp.ReversalRecorder
+// side enqueues no jobs for such a source. A rec that erp.CanRecord says
+// cannot record is treated the same way. When rec is also an erp.ReversalRecorder
 // (and erp.CanReverse says so) it records reversals too; otherwise each
 // reversal job is handed to the operator.
 func NewWorker(st *store.Store, rec erp.PaymentRecorder, cfg WorkerConfig, now func() time.Time, log *slog.Logger) *Worker {
-	if c, ok := rec.(interface{ CanRecord() bool }); ok && !c.CanRecord() {
+	if rec != nil && !erp.CanRecord(rec) {
 		rec = nil
 	}
 	if now == nil {

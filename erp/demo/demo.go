@@ -148,9 +148,6 @@ func parse(b []byte) ([]customer, error) {
 	return ds.Customers, nil
 }
 
-// AnswersFromMemory marks the source as erp.InMemory.
-func (s *Source) AnswersFromMemory() bool { return true }
-
 // PendingCharges returns the demo customer's charges, with dates computed
 // from today. An unknown idNumber has none.
 func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {

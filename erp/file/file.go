@@ -203,10 +203,6 @@ func (s *Source) changed() bool {
 	return !os.SameFile(info, s.last) || !info.ModTime().Equal(s.last.ModTime()) || info.Size() != s.last.Size()
 }
 
-// AnswersFromMemory marks the source as erp.InMemory: lookups read the
-// content held in memory, never the disk.
-func (s *Source) AnswersFromMemory() bool { return true }
-
 // PendingCharges returns the charges whose id_number is idNumber, in file
 // order, from the last good read of the file.
 func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Charge, error) {

@@ -1,13 +1,16 @@
 // Package guard wraps every erp.Source in the protections the lookup path
-// needs whatever the adapter: concurrent lookups for the same customer share
-// one call, successful answers are cached for a short time, a circuit breaker
-// stops asking an ERP that keeps failing, and every call is measured.
+// needs whatever the adapter: every lookup answers by its deadline (the
+// ERP timeout) even when the adapter ignores its context, a panicking
+// adapter is an unavailable ERP, concurrent lookups for the same customer
+// share one call, successful answers are cached for a short time, a circuit
+// breaker stops asking an ERP that keeps failing, and every call is
+// measured. It is the only owner of these protections: the core trusts
+// that its source is guarded and calls it directly.
 //
-// The core builds one guard per source in run and only ever talks to the
-// guard:
+// The core builds one guard per source and only ever talks to the guard:
 //
 //	metrics, err := guard.NewMetrics(registry) // once per registry
-//	src := guard.New(adapter, guard.Options{Name: "file", CacheTTL: 30 * time.Second, Metrics: metrics, Logger: log})
+//	src := guard.New(adapter, guard.Options{Name: "file", CallTimeout: 3 * time.Second, CacheTTL: 30 * time.Second, Metrics: metrics, Logger: log})
 //
 // A guard forwards the optional abilities (erp.PaymentRecorder,
 // erp.ReversalRecorder, erp.HealthChecker) of what it wraps, answering erp.ErrUnsupported when the
@@ -57,9 +60,17 @@ type Options struct {
 	CacheMaxEntries int
 	// Breaker configures the circuit breaker around PendingCharges.
 	Breaker BreakerOptions
-	// CallTimeout bounds a call to the source when the caller's context has no
-	// deadline of its own. 0 means DefaultCallTimeout.
+	// CallTimeout bounds each lookup (ERP_TIMEOUT): the source is asked under
+	// the caller's deadline or CallTimeout from now, whichever comes first,
+	// and the caller gets its answer by then whatever the source does. An
+	// InMemory source is not bounded: it answers at once. 0 means
+	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// InMemory says that the source answers from memory at once, without
+	// I/O or waiting (erp/file, erp/demo): it is called on the caller's
+	// goroutine, without a timeout or coalescing, which would cost more
+	// than they save.
+	InMemory bool
 	// Metrics receives the guard's measurements; nil means none. Build it once
 	// per registry with NewMetrics and pass the same value to every guard: a
 	// guard takes a *Metrics rather than a prometheus.Registerer so that two
@@ -100,8 +111,7 @@ type Source struct {
 	breaker     *gobreaker.CircuitBreaker[[]erp.Charge]
 	metrics     *sourceMetrics // nil when there are no metrics
 	logger      *slog.Logger
-	// inMemory: the source answers from memory (erp.InMemory), so it is
-	// called on the caller's goroutine, without coalescing.
+	// inMemory: Options.InMemory.
 	inMemory bool
 }
 
@@ -119,7 +129,7 @@ func New(src erp.Source, opts Options) *Source {
 		name:        opts.Name,
 		callTimeout: opts.CallTimeout,
 		logger:      opts.Logger,
-		inMemory:    erp.AnswersFromMemory(src),
+		inMemory:    opts.InMemory,
 	}
 	if s.name == "" {
 		s.name = DefaultName
@@ -173,16 +183,8 @@ func New(src erp.Source, opts Options) *Source {
 func (s *Source) Unwrap() erp.Source { return s.src }
 
 // CanRecord reports whether RecordPayment can do anything: the wrapped source
-// implements erp.PaymentRecorder and, if it has its own CanRecord, says so.
-func (s *Source) CanRecord() bool {
-	if _, ok := s.src.(erp.PaymentRecorder); !ok {
-		return false
-	}
-	if c, ok := s.src.(interface{ CanRecord() bool }); ok {
-		return c.CanRecord()
-	}
-	return true
-}
+// can record payments (erp.CanRecord).
+func (s *Source) CanRecord() bool { return erp.CanRecord(s.src) }
 
 // CanReverse reports whether RecordReversal can do anything: the wrapped
 // source records payments and reversals (erp.CanReverse).
@@ -218,6 +220,10 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	if s.inMemory {
 		return s.call(ctx, idNumber)
 	}
+	// The lookup's deadline: the caller returns by then (DoChan below)
+	// whatever the source does, and call turns a panic into an error.
+	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
 
 	// The shared call must not die with whichever caller happened to start
 	// it, or every caller waiting on it would fail too. So two things
@@ -258,21 +264,11 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	}
 }
 
-// AnswersFromMemory forwards the wrapped source's erp.InMemory answer.
-func (s *Source) AnswersFromMemory() bool { return s.inMemory }
-
-// BoundedByContext marks the guard as erp.Bounded: PendingCharges returns
-// when its caller's ctx is done (DoChan), or at once for an erp.InMemory
-// source, and call recovers panics.
-func (s *Source) BoundedByContext() {}
-
-// fetch makes the one call to the source that concurrent lookups share.
-// Its result is never handed out as is: each caller takes its own copy.
+// fetch makes the one call to the source that concurrent lookups share,
+// under ctx's deadline (PendingCharges gives it one). Its result is never
+// handed out as is: each caller takes its own copy.
 func (s *Source) fetch(ctx context.Context, idNumber string) ([]erp.Charge, error) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(s.callTimeout)
-	}
+	deadline, _ := ctx.Deadline()
 	callCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	return s.call(callCtx, idNumber)

@@ -29,11 +29,6 @@ func (f *fakeSource) PendingCharges(ctx context.Context, idNumber string) ([]erp
 	return f.pending(ctx, idNumber)
 }
 
-// fakeInMemory adds erp.InMemory.
-type fakeInMemory struct{ fakeSource }
-
-func (*fakeInMemory) AnswersFromMemory() bool { return true }
-
 // fakeRecorder adds erp.PaymentRecorder.
 type fakeRecorder struct {
 	fakeSource
@@ -197,7 +192,7 @@ func TestInMemorySourceIsCalledDirectly(t *testing.T) {
 	var inFlight, most, calls atomic.Int32
 	both := make(chan struct{})
 	var once sync.Once
-	inner := &fakeInMemory{fakeSource{pending: func(_ context.Context, id string) ([]erp.Charge, error) {
+	inner := &fakeSource{pending: func(_ context.Context, id string) ([]erp.Charge, error) {
 		calls.Add(1)
 		if id == "666" {
 			panic("bug")
@@ -215,11 +210,8 @@ func TestInMemorySourceIsCalledDirectly(t *testing.T) {
 		case <-time.After(time.Second):
 		}
 		return []erp.Charge{{RefPayment: "R-" + id}}, nil
-	}}}
-	g := New(inner, Options{})
-	if !erp.AnswersFromMemory(g) || erp.AnswersFromMemory(New(&fakeSource{}, Options{})) {
-		t.Error("the guard does not forward its source's AnswersFromMemory")
-	}
+	}}
+	g := New(inner, Options{InMemory: true})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
@@ -392,8 +384,8 @@ func TestCallerDeadline(t *testing.T) {
 	}
 }
 
-// The core relies on erp.Bounded to call the guard on its own goroutine:
-// a source that ignores its context must still not hold the caller.
+// The core calls the guard directly, on the request's goroutine: a source
+// that ignores its context must still not hold the caller.
 func TestBoundedEvenWhenSourceIgnoresContext(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
@@ -402,9 +394,6 @@ func TestBoundedEvenWhenSourceIgnoresContext(t *testing.T) {
 		return nil, nil
 	}}
 	var src erp.Source = New(inner, Options{})
-	if _, ok := src.(erp.Bounded); !ok {
-		t.Fatal("the guard is not erp.Bounded")
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -426,6 +415,41 @@ func TestCallTimeoutWhenCallerHasNoDeadline(t *testing.T) {
 	_, err := g.PendingCharges(context.Background(), "1001")
 	if !errors.Is(err, erp.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+}
+
+// CallTimeout is the lookup's deadline even for a caller willing to wait
+// longer, and the caller is answered by then whatever the source does.
+func TestCallTimeoutBoundsACallerWithALaterDeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	tests := []struct {
+		name    string
+		pending func(ctx context.Context, _ string) ([]erp.Charge, error)
+	}{
+		{"honours its context", func(ctx context.Context, _ string) ([]erp.Charge, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}},
+		{"ignores its context", func(context.Context, string) ([]erp.Charge, error) {
+			<-release
+			return nil, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := New(&fakeSource{pending: tt.pending}, Options{CallTimeout: 20 * time.Millisecond})
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			_, err := g.PendingCharges(ctx, "1001")
+			if !errors.Is(err, erp.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("got %v, want ErrUnavailable and DeadlineExceeded", err)
+			}
+			if waited := time.Since(start); waited > time.Second {
+				t.Errorf("returned after %s, want at the 20ms CallTimeout", waited)
+			}
+		})
 	}
 }
 
