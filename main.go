@@ -48,6 +48,9 @@ Usage:
   recauda-bridge import [--skip-invalid] FILE
                                     import a .csv or .json file of charges into the bridge's own
                                     ledger (ERP_SOURCE=local); all or nothing unless --skip-invalid
+  recauda-bridge conformance [flags] URL [ID_NUMBER...]
+                                    check a Recauda ERP lookup endpoint against Efipay's contract:
+                                    PASS/WARN/FAIL per check; exit 0 when nothing failed
   recauda-bridge rotate-session-secret
                                     replace the secret the dashboard's sessions are signed with:
                                     everyone is signed out, on every replica, within 10 s
@@ -123,6 +126,8 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 		}
 		o.progress = terminal(stderr)
 		return importLedger(ctx, env, o, stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, rest, stdout, stderr)
 	case "rotate-session-secret":
 		if len(rest) != 0 {
 			return usageError(stderr, "rotate-session-secret takes no arguments")
