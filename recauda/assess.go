@@ -2,6 +2,7 @@ package recauda
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,7 +128,8 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 			if p := places[ref]; len(p) > 0 {
 				msg += ": " + strings.Join(p, ", ")
 			}
-			v.Violations = append(v.Violations, validation.Violation{Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef, Message: msg})
+			v.Violations = append(v.Violations, validation.Violation{Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef, Message: msg,
+				Params: map[string]string{"count": strconv.Itoa(n)}})
 		}
 		if ask.OfferedTo != nil {
 			if owner, ok := ask.OfferedTo(ref); ok && owner != ask.IDNumber {

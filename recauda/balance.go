@@ -57,7 +57,7 @@ func (s *Service) balances(ctx context.Context, l *Lookup, idx []int, tracked ma
 		it.RefPayment, it.ParentRef = next, parent
 		if vs := s.validator.Payment(&it.Payment); len(vs) > 0 {
 			it.Decision, it.Violations = DecisionHeldBack, vs
-			held = append(held, store.HeldBack{RefPayment: next, IDNumber: l.IDNumber, Violations: storeViolations(vs)})
+			held = append(held, store.HeldBack{RefPayment: next, IDNumber: l.IDNumber, Violations: vs})
 			continue
 		}
 		it.Decision = DecisionSend

@@ -182,7 +182,7 @@ func (s *Service) lookup(ctx context.Context, idNumber string, claim bool) (*Loo
 			}
 		case v.HeldBack():
 			it.Decision = DecisionHeldBack
-			held = append(held, store.HeldBack{RefPayment: it.RefPayment, IDNumber: idNumber, Violations: storeViolations(it.Violations)})
+			held = append(held, store.HeldBack{RefPayment: it.RefPayment, IDNumber: idNumber, Violations: it.Violations})
 		default:
 			_, it.resend = tracked[it.RefPayment]
 			it.Decision = DecisionSend
@@ -285,14 +285,6 @@ func withheldReason(t store.Tracked) string {
 	default:
 		return "charge is " + t.Status
 	}
-}
-
-func storeViolations(vs []validation.Violation) []store.Violation {
-	out := make([]store.Violation, len(vs))
-	for i, v := range vs {
-		out[i] = store.Violation{Field: v.Field, Rule: v.Rule, Message: v.Message}
-	}
-	return out
 }
 
 // rules are the lookup's: its validator and clock, webhook URL and

@@ -86,7 +86,7 @@ func (s *Service) reissues(ctx context.Context, l *Lookup, idx []int, tracked ma
 		if vs := s.validator.Payment(&it.Payment); len(vs) > 0 {
 			// Held back under the ERP's ref, which the operator knows.
 			it.Decision, it.Violations = DecisionHeldBack, vs
-			held = append(held, store.HeldBack{RefPayment: parent, IDNumber: l.IDNumber, Violations: storeViolations(vs)})
+			held = append(held, store.HeldBack{RefPayment: parent, IDNumber: l.IDNumber, Violations: vs})
 			continue
 		}
 		if next != dead.RefPayment {

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"recauda-bridge/models"
+	"recauda-bridge/validation"
 )
 
 // What the operator's admin API reads and changes. Every list is one query
@@ -317,7 +318,7 @@ func (s *Store) ChargeReceipt(ctx context.Context, ref string) (Receipt, error) 
 type Rejection struct {
 	RefPayment  string
 	IDNumber    string
-	Violations  []Violation
+	Violations  []validation.Violation
 	FirstSeenAt time.Time
 	LastSeenAt  time.Time
 	SeenCount   int
@@ -364,10 +365,10 @@ func (s *Store) ListRejections(ctx context.Context, f RejectionFilter) ([]Reject
 }
 
 func rejectionFromRow(r models.HeldBackRow) Rejection {
-	var vs []Violation
+	var vs []validation.Violation
 	if err := json.Unmarshal([]byte(r.Violations), &vs); err != nil || vs == nil {
 		// Never fail a whole listing for one damaged row; say so instead.
-		vs = []Violation{{Field: "", Rule: "unreadable", Message: "the stored violations could not be read"}}
+		vs = []validation.Violation{{Field: "", Rule: "unreadable", Message: "the stored violations could not be read"}}
 	}
 	return Rejection{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Violations: vs,
 		FirstSeenAt: r.FirstSeenAt, LastSeenAt: r.LastSeenAt, SeenCount: r.SeenCount}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
 
 	"recauda-bridge/models"
+	"recauda-bridge/validation"
 )
 
 // claimAt claims offers at the clock's current time.
@@ -225,8 +228,8 @@ func TestListRejections(t *testing.T) {
 		s := db.open(t, clk)
 		ctx := context.Background()
 		held := []HeldBack{
-			{RefPayment: "R1", IDNumber: "11111111", Violations: []Violation{{Field: "recauda_information.amount", Rule: "decimal_places", Message: "m"}}},
-			{RefPayment: "R2", IDNumber: "22222222", Violations: []Violation{{Field: "a", Rule: "decimalxplaces", Message: "m"}, {Field: "b", Rule: "required", Message: "m"}}},
+			{RefPayment: "R1", IDNumber: "11111111", Violations: []validation.Violation{{Field: "recauda_information.amount", Rule: "decimal_places", Message: "m"}}},
+			{RefPayment: "R2", IDNumber: "22222222", Violations: []validation.Violation{{Field: "a", Rule: "decimalxplaces", Message: "m"}, {Field: "b", Rule: "required", Message: "m"}}},
 		}
 		if _, err := s.Claim(ctx, ClaimRequest{HeldBack: held}); err != nil {
 			t.Fatal(err)
@@ -303,6 +306,49 @@ func TestWebhookEventsAndReceipt(t *testing.T) {
 		}
 		if _, err := s.ChargeReceipt(ctx, "NOPE"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown ref: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestRejectionViolationParams checks that a held-back record keeps the
+// values its violations name, and that one stored before violations had
+// them still reads, with its message.
+func TestRejectionViolationParams(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db testDB) {
+		clk := newClock(time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC))
+		s := db.open(t, clk)
+		ctx := context.Background()
+		params := map[string]string{"field": "recauda_information.amount", "max": "2", "got": "3"}
+		held := HeldBack{RefPayment: "NEW", IDNumber: "11111111", Violations: []validation.Violation{{Field: "recauda_information.amount",
+			Rule: "decimal_places", Message: "recauda_information.amount must have at most 2 decimal places; it has 3", Params: params}}}
+		if _, err := s.Claim(ctx, ClaimRequest{HeldBack: []HeldBack{held}}); err != nil {
+			t.Fatal(err)
+		}
+		old := `[{"field":"recauda_information.amount","rule":"decimal_places","message":"recauda_information.amount must have at most 2 decimal places; it has 3"}]`
+		now := clk.now()
+		if err := s.writeTx(ctx, func(tx *gorm.DB) error {
+			return tx.Create(&models.HeldBackRow{RefPayment: "OLD", IDNumber: "22222222", Violations: old, FirstSeenAt: now, LastSeenAt: now, SeenCount: 1}).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			ref  string
+			want map[string]string
+		}{
+			{"NEW", params},
+			{"OLD", nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.ref, func(t *testing.T) {
+				rows, _, err := s.ListRejections(ctx, RejectionFilter{RefPayment: tc.ref})
+				if err != nil || len(rows) != 1 || len(rows[0].Violations) != 1 {
+					t.Fatalf("got %+v, %v; want one record with one violation", rows, err)
+				}
+				v := rows[0].Violations[0]
+				if !reflect.DeepEqual(v.Params, tc.want) || v.Message != held.Violations[0].Message {
+					t.Errorf("got params %v, message %q; want %v, %q", v.Params, v.Message, tc.want, held.Violations[0].Message)
+				}
+			})
 		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"recauda-bridge/models"
+	"recauda-bridge/validation"
 )
 
 // chunk bounds the rows of one statement, well under SQLite's limit on bound
@@ -173,18 +174,11 @@ type Offer struct {
 	Note string
 }
 
-// Violation is one broken rule of a held-back record.
-type Violation struct {
-	Field   string `json:"field"`
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
-
 // HeldBack is a record that broke a rule and will not be sent.
 type HeldBack struct {
 	RefPayment string
 	IDNumber   string
-	Violations []Violation
+	Violations []validation.Violation
 }
 
 // ClaimRequest is one lookup's write: the offers to claim and the records

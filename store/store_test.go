@@ -16,6 +16,7 @@ import (
 
 	"recauda-bridge/models"
 	"recauda-bridge/store/storetest"
+	"recauda-bridge/validation"
 )
 
 // clock is a settable fixed clock.
@@ -301,7 +302,7 @@ func TestHeldBackIsCountedAndClearedWhenFixed(t *testing.T) {
 		clk := newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 		s := db.open(t, clk)
 		ctx := context.Background()
-		hb := HeldBack{RefPayment: "E1", IDNumber: "12345678", Violations: []Violation{{Field: "recauda_information.amount", Rule: "decimal_places", Message: "3 decimals"}}}
+		hb := HeldBack{RefPayment: "E1", IDNumber: "12345678", Violations: []validation.Violation{{Field: "recauda_information.amount", Rule: "decimal_places", Message: "3 decimals"}}}
 		for i := 0; i < 3; i++ {
 			if _, err := s.Claim(ctx, ClaimRequest{HeldBack: []HeldBack{hb}}); err != nil {
 				t.Fatal(err)

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
-
-	// The Bogota zone must resolve on hosts without zoneinfo (scratch and
-	// distroless images).
 
 	"recauda-bridge/models"
 )
@@ -30,6 +28,12 @@ type Violation struct {
 	// Message is an English sentence naming the limit and what is wrong with
 	// the value. It never quotes a long value, nor an ID number or a name.
 	Message string `json:"message"`
+	// Params are the values Message names, so that a page can word it in
+	// the reader's language: "field", the rule's limits ("max", "min"), what
+	// the value has ("got", "value"), and "variant" when a rule has more
+	// than one sentence. Violations stored before there were Params have
+	// none: show their Message.
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Validator checks Efipay lookup items. It is safe for concurrent use.
@@ -101,7 +105,7 @@ func (v *Validator) Day(t time.Time) string {
 // then rule. A nil p is one "required" violation with an empty Field.
 func (v *Validator) Payment(p *models.Payment) []Violation {
 	if p == nil {
-		return []Violation{{Rule: "required", Message: "the payment item is missing"}}
+		return []Violation{{Rule: "required", Message: "the payment item is missing", Params: map[string]string{"variant": "item"}}}
 	}
 	y, mo, d := v.now().In(v.loc).Date()
 	today := newDate(y, int(mo), d)
@@ -155,83 +159,110 @@ func violation(fe validator.FieldError, today date) Violation {
 	case "control_characters_id":
 		rule = "control_characters"
 	}
-	return Violation{Field: field, Rule: rule, Message: message(field, rule, fe, today)}
+	msg, params := message(field, rule, fe, today)
+	return Violation{Field: field, Rule: rule, Message: msg, Params: params}
 }
 
 // maxQuoted is the longest value a message repeats.
 const maxQuoted = 40
 
-func message(field, rule string, fe validator.FieldError, today date) string {
+// message is the English sentence of a broken rule and the values it names,
+// for wording it in another language: "field" always; "variant" when the
+// rule has more than one sentence; "value" when the value is short enough
+// to quote.
+func message(field, rule string, fe validator.FieldError, today date) (string, map[string]string) {
 	str, _ := fe.Value().(string)
 	ref, isNum := fe.Value().(numberRef)
 	var num number
 	if isNum {
 		num = *ref.n
 	}
+	p := map[string]string{"field": field}
+	quote := func(msg string) string {
+		if utf8.RuneCountInString(str) <= maxQuoted {
+			p["value"] = strconv.Quote(str)
+			msg += "; it is " + p["value"]
+		}
+		return msg
+	}
+	numberIs := func(msg string) string {
+		if t := isText(num, isNum); t != "" {
+			p["value"] = num.text()
+			msg += t
+		}
+		return msg
+	}
 	switch rule {
 	case "required":
 		if fe.Tag() == "not_blank" {
-			return field + " is required and must not be only whitespace"
+			p["variant"] = "blank"
+			return field + " is required and must not be only whitespace", p
 		}
 		if field == "advanced_options.delivery_service.value" {
-			return field + ` is required when type is "Con Valor"`
+			p["variant"] = "delivery_value"
+			return field + ` is required when type is "Con Valor"`, p
 		}
-		return field + " is required"
+		return field + " is required", p
 	case "min_length":
-		return fmt.Sprintf("%s must be at least %s characters long; it has %d", field, fe.Param(), utf8.RuneCountInString(str))
+		p["min"], p["got"] = fe.Param(), strconv.Itoa(utf8.RuneCountInString(str))
+		return fmt.Sprintf("%s must be at least %s characters long; it has %s", field, p["min"], p["got"]), p
 	case "max_length":
-		return fmt.Sprintf("%s must be at most %s characters long; it has %d", field, fe.Param(), utf8.RuneCountInString(str))
+		p["max"], p["got"] = fe.Param(), strconv.Itoa(utf8.RuneCountInString(str))
+		return fmt.Sprintf("%s must be at most %s characters long; it has %s", field, p["max"], p["got"]), p
 	case "max_items":
-		return fmt.Sprintf("%s must have at most %s items; it has %d", field, fe.Param(), reflect.ValueOf(fe.Value()).Len())
+		p["max"], p["got"] = fe.Param(), strconv.Itoa(reflect.ValueOf(fe.Value()).Len())
+		return fmt.Sprintf("%s must have at most %s items; it has %s", field, p["max"], p["got"]), p
 	case "one_of":
-		msg := fmt.Sprintf("%s must be one of %s (exact case)", field, oneOfList(fe.Param()))
-		if utf8.RuneCountInString(str) <= maxQuoted {
-			msg += fmt.Sprintf("; it is %q", str)
-		}
-		return msg
+		p["allowed"] = oneOfList(fe.Param())
+		return quote(fmt.Sprintf("%s must be one of %s (exact case)", field, p["allowed"])), p
 	case "digits":
-		return field + " must contain only the digits 0-9"
+		return field + " must contain only the digits 0-9", p
 	case "trimmed":
-		return field + " must not start or end with whitespace"
+		return field + " must not start or end with whitespace", p
 	case "control_characters":
 		if fe.Tag() == "control_characters_id" {
-			return field + " must not contain control characters, bidirectional controls (such as U+202E) or bytes that are not UTF-8"
+			p["variant"] = "bidi"
+			return field + " must not contain control characters, bidirectional controls (such as U+202E) or bytes that are not UTF-8", p
 		}
-		return field + " must not contain control characters (newlines, tabs, NUL) or bytes that are not UTF-8"
+		return field + " must not contain control characters (newlines, tabs, NUL) or bytes that are not UTF-8", p
 	case "positive":
-		return field + " must be greater than 0" + isText(num, isNum)
+		return numberIs(field + " must be greater than 0"), p
 	case "decimal_places":
-		return fmt.Sprintf("%s must have at most %s decimal places; it has %d", field, fe.Param(), num.places)
+		p["max"], p["got"] = fe.Param(), strconv.FormatInt(num.places, 10)
+		return fmt.Sprintf("%s must have at most %s decimal places; it has %s", field, p["max"], p["got"]), p
 	case "integer_digits":
-		return fmt.Sprintf("%s must have at most %s digits before the decimal point; it has %d", field, fe.Param(), num.intDigits)
+		p["max"], p["got"] = fe.Param(), strconv.FormatInt(num.intDigits, 10)
+		return fmt.Sprintf("%s must have at most %s digits before the decimal point; it has %s", field, p["max"], p["got"]), p
 	case "amount_min_length":
-		return fmt.Sprintf("%s written as a plain decimal must be at least %s characters long (1000 and 10.5 are, 999 and 9.5 are not); it has %d",
-			field, fe.Param(), num.strLen)
+		p["min"], p["got"] = fe.Param(), strconv.FormatInt(num.strLen, 10)
+		return fmt.Sprintf("%s written as a plain decimal must be at least %s characters long (1000 and 10.5 are, 999 and 9.5 are not); it has %s",
+			field, p["min"], p["got"]), p
 	case "below_amount":
 		if fe.Param() == "" {
-			return field + " must be less than recauda_information.amount"
+			p["variant"] = "unknown_amount"
+			return field + " must be less than recauda_information.amount", p
 		}
-		return fmt.Sprintf("%s must be less than recauda_information.amount (%s)%s", field, fe.Param(), isText(num, isNum))
+		p["amount"] = fe.Param()
+		return numberIs(fmt.Sprintf("%s must be less than recauda_information.amount (%s)", field, p["amount"])), p
 	case "below_100":
-		return fmt.Sprintf("%s is a percentage and must be less than 100%s", field, isText(num, isNum))
+		return numberIs(field + " is a percentage and must be less than 100"), p
 	case "zero_or_absent":
-		return fmt.Sprintf(`%s must be absent or 0 when type is "Gratis"%s`, field, isText(num, isNum))
+		return numberIs(field + ` must be absent or 0 when type is "Gratis"`), p
 	case "json_object_or_array":
-		return field + " must be a JSON object, a JSON array or null"
+		return field + " must be a JSON object, a JSON array or null", p
 	case "absolute_url":
-		return field + " must be an absolute http or https URL with a host, without spaces"
+		return field + " must be an absolute http or https URL with a host, without spaces", p
 	case "date":
-		msg := field + " must be a real calendar date written YYYY-MM-DD"
-		if utf8.RuneCountInString(str) <= maxQuoted {
-			msg += fmt.Sprintf("; it is %q", str)
-		}
-		return msg
+		return quote(field + " must be a real calendar date written YYYY-MM-DD"), p
 	case "not_before_today":
-		return fmt.Sprintf("%s must be today (%s in America/Bogota) or later; it is %s", field, today, str)
+		p["today"], p["got"] = today.String(), str
+		return fmt.Sprintf("%s must be today (%s in America/Bogota) or later; it is %s", field, today, str), p
 	case "not_after_limit_date":
-		return fmt.Sprintf("%s must not be after advanced_options.limit_date (%s); it is %s", field, fe.Param(), str)
+		p["limit"], p["got"] = fe.Param(), str
+		return fmt.Sprintf("%s must not be after advanced_options.limit_date (%s); it is %s", field, fe.Param(), str), p
 	}
-	return field + " breaks rule " + rule
+	p["rule"] = rule
+	return field + " breaks rule " + rule, p
 }
 
 // isText is "; it is X" for a number short enough to quote, else "".

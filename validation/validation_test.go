@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -669,8 +670,9 @@ func TestEfipayExample(t *testing.T) {
 			Field:   "advanced_options.limit_date",
 			Rule:    "not_before_today",
 			Message: "advanced_options.limit_date must be today (2026-11-22 in America/Bogota) or later; it is 2025-03-15",
+			Params:  map[string]string{"field": "advanced_options.limit_date", "today": "2026-11-22", "got": "2025-03-15"},
 		}}
-		if !slices.Equal(got, want) {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("payments[0]: got %v, want %v", got, want)
 		}
 		for i := 1; i < len(payments); i++ {
@@ -689,6 +691,47 @@ func TestViolationJSON(t *testing.T) {
 	}
 	if got, want := string(b), `{"field":"a","rule":"b","message":"c"}`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+	b, err = json.Marshal(validation.Violation{Field: "a", Rule: "b", Message: "c", Params: map[string]string{"field": "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), `{"field":"a","rule":"b","message":"c","params":{"field":"a"}}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestViolationParams checks that a violation carries the values its
+// message names, for wording it in another language.
+func TestViolationParams(t *testing.T) {
+	v := validation.New(fixed(bogotaEvening))
+	tests := []struct {
+		name string
+		edit func(*models.Payment)
+		want map[string]string
+	}{
+		{"decimal places", func(p *models.Payment) {
+			p.RecaudaInformation.Amount = money("85000.125")
+			p.RecaudaInformation.Advance = nil
+			p.AdvancedOptions.Discount = nil
+		}, map[string]string{"field": "recauda_information.amount", "max": "2", "got": "3"}},
+		{"blank ref", func(p *models.Payment) { p.RecaudaInformation.RefPayment = "   " },
+			map[string]string{"field": "recauda_information.ref_payment", "variant": "blank"}},
+		{"too short", func(p *models.Payment) { p.RecaudaInformation.Description = "abc" },
+			map[string]string{"field": "recauda_information.description", "min": "4", "got": "3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := validPayment()
+			tc.edit(p)
+			got := v.Payment(p)
+			if len(got) != 1 {
+				t.Fatalf("got %v, want one violation", got)
+			}
+			if !reflect.DeepEqual(got[0].Params, tc.want) {
+				t.Errorf("got params %v, want %v", got[0].Params, tc.want)
+			}
+		})
 	}
 }
 
