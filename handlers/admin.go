@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
 
+	"recauda-bridge/locale"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
 	"recauda-bridge/web"
@@ -174,7 +175,8 @@ func (h *adminHandler) operate(c echo.Context, action func(ctx context.Context, 
 }
 
 // receipt answers GET /admin/api/charges/{ref_payment}/receipt: JSON, or a
-// printable page for a client that prefers text/html.
+// printable page for a client that prefers text/html, in the language of
+// ?lang= or else of Accept-Language.
 func (h *adminHandler) receipt(c echo.Context) error {
 	ref, err := refParam(c)
 	if err != nil {
@@ -189,8 +191,12 @@ func (h *adminHandler) receipt(c echo.Context) error {
 	if !prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
 		return c.JSON(http.StatusOK, dto)
 	}
+	lang := c.QueryParam("lang")
+	if !locale.Supported(lang) {
+		lang = locale.Accept(c.Request().Header.Get("Accept-Language"))
+	}
 	var b strings.Builder
-	if err := h.pages.Receipt(&b, receiptView(r)); err != nil {
+	if err := h.pages.Receipt(&b, locale.For(lang), receiptView(r)); err != nil {
 		return err
 	}
 	return c.HTML(http.StatusOK, b.String())

@@ -453,6 +453,22 @@ func TestAdminReceipt(t *testing.T) {
 			}
 		}
 	}
+	langs := []struct {
+		name, path, acceptLanguage, want string
+	}{
+		{"Spanish by default", "/admin/api/charges/R-PAID/receipt", "", "Comprobante de pago"},
+		{"Accept-Language", "/admin/api/charges/R-PAID/receipt", "en-US,en;q=0.9", "Payment receipt"},
+		{"?lang= wins", "/admin/api/charges/R-PAID/receipt?lang=es", "en", "Comprobante de pago"},
+		{"?lang=en", "/admin/api/charges/R-PAID/receipt?lang=en", "", "Payment receipt"},
+	}
+	for _, tc := range langs {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := s.adminDo(t, http.MethodGet, tc.path, "Accept", "text/html", "Accept-Language", tc.acceptLanguage)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tc.want) {
+				t.Fatalf("got %d without %q, want 200 with it:\n%s", rec.Code, tc.want, rec.Body)
+			}
+		})
+	}
 	if rec := s.adminDo(t, http.MethodGet, "/admin/api/charges/R-PAID/receipt", "Accept", "application/json, text/html;q=0.5"); !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		t.Fatalf("JSON preferred, got %q", rec.Header().Get("Content-Type"))
 	}

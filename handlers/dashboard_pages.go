@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
 
+	"recauda-bridge/locale"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
 )
@@ -469,7 +470,7 @@ func (h *dashboard) receipt(c echo.Context) error {
 		return err
 	}
 	var b bytes.Buffer
-	if err := h.pages.Receipt(&b, receiptView(r)); err != nil {
+	if err := h.pages.Receipt(&b, locale.For(h.tr(c).lang), receiptView(r)); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Content-Security-Policy", h.receiptCSP)

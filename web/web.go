@@ -19,7 +19,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"recauda-bridge/models"
+	"recauda-bridge/locale"
 )
 
 //go:embed templates/*.html static/*.css
@@ -43,9 +43,6 @@ func New() (*Pages, error) {
 	funcs := template.FuncMap{
 		// The stylesheet is ours, embedded at build time.
 		"styles": func() template.CSS { return template.CSS(css) },
-		"money":  Money,
-		"when":   When,
-		"status": statusLabel,
 	}
 	receipt, err := template.New("receipt.html").Funcs(funcs).ParseFS(files, "templates/receipt.html")
 	if err != nil {
@@ -75,11 +72,25 @@ type ReceiptView struct {
 	References    []string
 }
 
-// Receipt writes the printable receipt ("Comprobante de pago"). Nothing is
-// written if the template fails, so the caller can still answer an error.
-func (p *Pages) Receipt(w io.Writer, v ReceiptView) error {
+// receiptPage is a receipt in the reader's language.
+type receiptPage struct {
+	ReceiptView
+	L *locale.Locale
+}
+
+// PaidOn is the payment's time in Colombia, or "—".
+func (p receiptPage) PaidOn() string {
+	if p.PaidAt == nil || p.PaidAt.IsZero() {
+		return "—"
+	}
+	return p.L.T("receipt_time", locale.Params{"time": p.L.When(p.PaidAt)})
+}
+
+// Receipt writes the printable receipt in l's language. Nothing is written
+// if the template fails, so the caller can still answer an error.
+func (p *Pages) Receipt(w io.Writer, l *locale.Locale, v ReceiptView) error {
 	var b bytes.Buffer
-	if err := p.receipt.Execute(&b, v); err != nil {
+	if err := p.receipt.Execute(&b, receiptPage{ReceiptView: v, L: l}); err != nil {
 		return fmt.Errorf("web: receipt: %w", err)
 	}
 	_, err := b.WriteTo(w)
@@ -165,23 +176,4 @@ func Money(d decimal.Decimal) string {
 	b.WriteByte(',')
 	b.WriteString(frac)
 	return b.String()
-}
-
-// When writes a time as day/month/year and hour in Colombia, or "—" when t
-// is nil.
-func When(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return "—"
-	}
-	return t.In(models.Bogota).Format("02/01/2006 15:04") + " (hora de Colombia)"
-}
-
-func statusLabel(s string) string {
-	switch s {
-	case "paid":
-		return "Pagado"
-	case "partially_paid":
-		return "Pago parcial"
-	}
-	return s
 }

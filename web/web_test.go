@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"recauda-bridge/locale"
 )
 
 func TestMoney(t *testing.T) {
@@ -27,23 +29,13 @@ func TestMoney(t *testing.T) {
 	}
 }
 
-func TestWhen(t *testing.T) {
-	at := time.Date(2026, 11, 23, 3, 30, 0, 0, time.UTC)
-	if got := When(&at); got != "22/11/2026 22:30 (hora de Colombia)" {
-		t.Fatalf("When = %q, want the day and hour in Bogotá", got)
-	}
-	if got := When(nil); got != "—" {
-		t.Fatalf("When(nil) = %q, want —", got)
-	}
-}
-
 func TestReceiptEscapes(t *testing.T) {
 	p, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	err = p.Receipt(&b, ReceiptView{RefPayment: "R-1", PayerName: `<script>alert(1)</script>`, Status: "paid",
+	err = p.Receipt(&b, locale.For("es"), ReceiptView{RefPayment: "R-1", PayerName: `<script>alert(1)</script>`, Status: "paid",
 		Currency: "COP", Amount: decimal.RequireFromString("1000"), PaidAmount: decimal.RequireFromString("1000")})
 	if err != nil {
 		t.Fatal(err)
@@ -56,5 +48,44 @@ func TestReceiptEscapes(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// TestReceiptLanguages renders the receipt in each language: its labels,
+// amounts and times are the reader's, and no key shows raw.
+func TestReceiptLanguages(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := time.Date(2026, 11, 23, 3, 30, 0, 0, time.UTC)
+	v := ReceiptView{RefPayment: "R-1", PayerName: "Ana", IDNumber: "12345678", Description: "Cuota", Status: "partially_paid",
+		Currency: "COP", Amount: decimal.RequireFromString("150000.5"), PaidAmount: decimal.RequireFromString("100000"),
+		Balance: decimal.RequireFromString("50000.5"), PaidAt: &paid, TransactionID: "801", PaymentMethod: "credit"}
+	tests := []struct {
+		lang string
+		want []string
+	}{
+		{"es", []string{`<html lang="es">`, "Comprobante de pago", "Pago parcial", "Valor pagado", "$ 150.000,50 COP",
+			"$ 100.000,00 COP", "22/11/2026 22:30 (hora de Colombia)", "Imprimir"}},
+		{"en", []string{`<html lang="en">`, "Payment receipt", "Partially paid", "Amount paid", "$150,000.50 COP",
+			"$100,000.00 COP", "2026-11-22 22:30 (Colombia time)", "Print"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.lang, func(t *testing.T) {
+			var b strings.Builder
+			if err := p.Receipt(&b, locale.For(tc.lang), v); err != nil {
+				t.Fatal(err)
+			}
+			page := b.String()
+			for _, want := range tc.want {
+				if !strings.Contains(page, want) {
+					t.Errorf("got a page without %q, want it", want)
+				}
+			}
+			if strings.Contains(page, "receipt_") {
+				t.Errorf("got a raw key in the page:\n%s", page)
+			}
+		})
 	}
 }
