@@ -112,7 +112,7 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 		}
 	} else if err := st.CheckSchema(ctx); err != nil {
 		a.close()
-		return nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+		return nil, schemaHint(err)
 	}
 
 	src, closeSource, err := newSource(ctx, cfg, log, now, a.metrics, st)
@@ -201,7 +201,7 @@ func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 			}
 			if err := own.CheckSchema(ctx); err != nil {
 				own.Close()
-				return nil, nil, fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+				return nil, nil, schemaHint(err)
 			}
 			st, closer = own, own.Close
 		}
@@ -383,7 +383,7 @@ func rotateSessionSecret(ctx context.Context, env config.Lookup, stdout io.Write
 	}
 	defer st.Close()
 	if err := st.CheckSchema(ctx); err != nil {
-		return fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+		return schemaHint(err)
 	}
 	if err := st.RotateSessionSecret(ctx); err != nil {
 		return err
@@ -392,7 +392,17 @@ func rotateSessionSecret(ctx context.Context, env config.Lookup, stdout io.Write
 	return nil
 }
 
-func migrate(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {
+// schemaHint says what to do about an out-of-date schema; a newer one
+// carries its own advice.
+func schemaHint(err error) error {
+	if errors.Is(err, store.ErrSchemaOutdated) {
+		return fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
+	}
+	return err
+}
+
+// migrate says which steps are pending, then applies them unless dryRun.
+func migrate(ctx context.Context, env config.Lookup, dryRun bool, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(env)
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
@@ -402,13 +412,27 @@ func migrate(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	applied, err := st.Migrate(ctx)
+	pending, err := st.Pending(ctx)
 	if err != nil {
 		return err
 	}
-	if len(applied) == 0 {
+	if len(pending) == 0 {
 		fmt.Fprintf(stdout, "database is up to date (version %d)\n", store.LatestVersion())
 		return nil
+	}
+	verb := "applying"
+	if dryRun {
+		verb = "would apply"
+	}
+	for _, p := range pending {
+		fmt.Fprintf(stdout, "%s migration %d: %s\n", verb, p.Version, p.Name)
+	}
+	if dryRun {
+		return nil
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "applied migrations %v; database is at version %d\n", applied, store.LatestVersion())
 	return nil

@@ -39,7 +39,9 @@ const usage = `recauda-bridge connects a merchant's ERP to Efipay's Recauda ERP.
 
 Usage:
   recauda-bridge serve              run the server (migrates the database first)
-  recauda-bridge migrate            apply pending database migrations and exit
+  recauda-bridge migrate [--dry-run]
+                                    list the pending database migrations, apply them (unless
+                                    --dry-run) and exit
   recauda-bridge validate FILE      check a {"payments":[...]} JSON file against every Efipay rule
   recauda-bridge preview ID_NUMBER  show what a lookup would send and hold back, claiming nothing
   recauda-bridge check-source [ID_NUMBER]
@@ -54,6 +56,9 @@ Usage:
   recauda-bridge rotate-session-secret
                                     replace the secret the dashboard's sessions are signed with:
                                     everyone is signed out, on every replica, within 10 s
+  recauda-bridge backup DEST        write a checked copy of the SQLite database to DEST, also
+                                    while serve runs; exit 1 on any failure
+  recauda-bridge healthcheck        exit 0 when the server on this machine answers /readyz
   recauda-bridge version            print the version
   recauda-bridge help               print this help
 
@@ -96,10 +101,10 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 		}
 		return serve(ctx, env, stdout, stderr)
 	case "migrate":
-		if len(rest) != 0 {
-			return usageError(stderr, "migrate takes no arguments")
+		if len(rest) > 1 || (len(rest) == 1 && rest[0] != "--dry-run") {
+			return usageError(stderr, "migrate takes only --dry-run")
 		}
-		return migrate(ctx, env, stdout, stderr)
+		return migrate(ctx, env, len(rest) == 1, stdout, stderr)
 	case "validate":
 		if len(rest) != 1 {
 			return usageError(stderr, "validate takes exactly one FILE")
@@ -133,6 +138,16 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 			return usageError(stderr, "rotate-session-secret takes no arguments")
 		}
 		return rotateSessionSecret(ctx, env, stdout)
+	case "backup":
+		if len(rest) != 1 {
+			return usageError(stderr, "backup takes exactly one DEST")
+		}
+		return backup(ctx, env, rest[0], stdout)
+	case "healthcheck":
+		if len(rest) != 0 {
+			return usageError(stderr, "healthcheck takes no arguments")
+		}
+		return healthcheck(ctx, env, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "recauda-bridge", version())
 		return nil

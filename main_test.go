@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -33,7 +35,8 @@ func exitCode(err error) int {
 }
 
 func TestRun(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "run.db")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "run.db")
 	base := map[string]string{"DATABASE_URL": db}
 	tests := []struct {
 		name       string
@@ -64,10 +67,21 @@ func TestRun(t *testing.T) {
 			"3 items, 0 valid, 3 invalid",
 		}, nil},
 		{"validate missing file", []string{"validate", "testdata/nope.json"}, base, 1, nil, nil},
-		{"migrate", []string{"migrate"}, base, 0, []string{fmt.Sprintf("database is at version %d", store.LatestVersion())}, nil},
+		{"migrate with an unknown flag", []string{"migrate", "--now"}, base, 2, nil, []string{"migrate takes only --dry-run"}},
+		{"migrate --dry-run", []string{"migrate", "--dry-run"}, base, 0, []string{"would apply migration 1: charges, timeline and held-back records\n"}, nil},
+		{"migrate", []string{"migrate"}, base, 0, []string{"applying migration 1: charges, timeline and held-back records\n",
+			fmt.Sprintf("database is at version %d", store.LatestVersion())}, nil},
+		{"migrate --dry-run when up to date", []string{"migrate", "--dry-run"}, base, 0, []string{"up to date"}, nil},
 		{"migrate again", []string{"migrate"}, base, 0, []string{"up to date"}, nil},
 		{"preview demo customer", []string{"preview", "79845123"}, base, 0, []string{"SEND", "HELD BACK", "DEMO-MORA-502-2026-02", "decimal_places", "1 would be sent, 1 held back"}, nil},
 		{"preview bad id", []string{"preview", "12ab"}, base, 2, nil, nil},
+		{"backup without DEST", []string{"backup"}, base, 2, nil, []string{"backup takes exactly one DEST"}},
+		{"backup", []string{"backup", filepath.Join(dir, "copy.db")}, base, 0, []string{
+			"backup written to " + filepath.Join(dir, "copy.db"), "integrity_check ok", "schema_migrations"}, nil},
+		{"backup onto an existing file", []string{"backup", filepath.Join(dir, "copy.db")}, base, 1, nil, nil},
+		{"backup of a database that is not there", []string{"backup", filepath.Join(dir, "other.db")},
+			map[string]string{"DATABASE_URL": filepath.Join(dir, "nope.db")}, 1, nil, nil},
+		{"healthcheck with no server", []string{"healthcheck"}, map[string]string{"DATABASE_URL": db, "LISTEN_ADDR": freeAddr(t)}, 1, nil, nil},
 		{"invalid configuration", []string{"migrate"}, map[string]string{"DATABASE_URL": db, "ERP_TIMEOUT": "soon"}, 1, nil, nil},
 	}
 	for _, tc := range tests {
@@ -302,5 +316,35 @@ func TestRotateSessionSecret(t *testing.T) {
 	}
 	if err := run(ctx, []string{"rotate-session-secret", "now"}, env, &stdout, &stderr); exitCode(err) != 2 {
 		t.Fatalf("with an argument: exit %d, want 2", exitCode(err))
+	}
+}
+
+// TestServeRefusesNewerSchema: a database a newer binary migrated stops
+// serve, preview and migrate with the versions named, and is left as it was.
+func TestServeRefusesNewerSchema(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "newer.db")
+	env := envOf(map[string]string{"DATABASE_URL": db, "LISTEN_ADDR": freeAddr(t)})
+	ctx := context.Background()
+	if err := run(ctx, []string{"migrate"}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	next := store.LatestVersion() + 1
+	sqlDB, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from a newer binary', '2027-01-01T00:00:00Z')`, next); err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.Close()
+	want := fmt.Sprintf("schema version %d, newer than the %d this binary knows", next, store.LatestVersion())
+	for _, args := range [][]string{{"serve"}, {"migrate"}, {"migrate", "--dry-run"}, {"preview", "79845123"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, args, env, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "run `recauda-bridge migrate`") {
+				t.Fatalf("got %v, want a refusal saying %q and not suggesting migrate", err, want)
+			}
+		})
 	}
 }

@@ -474,7 +474,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		return nil, err
 	}
 	if current > LatestVersion() {
-		return nil, fmt.Errorf("store: database is at version %d, newer than this binary's %d", current, LatestVersion())
+		return nil, newerSchema(current)
 	}
 	var applied []int
 	for _, m := range migrations {
@@ -509,8 +509,44 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if v > LatestVersion() {
+		return newerSchema(v)
+	}
 	if v != LatestVersion() {
 		return fmt.Errorf("store: at version %d, want %d: %w", v, LatestVersion(), ErrSchemaOutdated)
 	}
 	return nil
+}
+
+// newerSchema is the refusal to touch a database a newer binary migrated:
+// this one does not know what the newer steps changed.
+func newerSchema(v int) error {
+	return fmt.Errorf("store: the database is at schema version %d, newer than the %d this binary knows: "+
+		"a newer recauda-bridge migrated it; run that version or a later one (going back means restoring a backup taken before the upgrade): %w",
+		v, LatestVersion(), ErrSchemaNewer)
+}
+
+// Step is one migration as Pending lists it.
+type Step struct {
+	Version int
+	Name    string
+}
+
+// Pending lists the migrations Migrate would apply now, in order; an error
+// wrapping ErrSchemaNewer when the database is ahead of this binary.
+func (s *Store) Pending(ctx context.Context) ([]Step, error) {
+	current, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if current > LatestVersion() {
+		return nil, newerSchema(current)
+	}
+	var steps []Step
+	for _, m := range migrations {
+		if m.version > current {
+			steps = append(steps, Step{Version: m.version, Name: m.name})
+		}
+	}
+	return steps, nil
 }

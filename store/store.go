@@ -38,6 +38,9 @@ var (
 	ErrUnavailable = errors.New("store: database unavailable")
 	// ErrSchemaOutdated means the database needs `recauda-bridge migrate`.
 	ErrSchemaOutdated = errors.New("store: schema is out of date")
+	// ErrSchemaNewer means a newer binary migrated the database: this one
+	// refuses to run on a schema it does not know.
+	ErrSchemaNewer = errors.New("store: schema is newer than this binary")
 )
 
 // Dialects the store speaks.
