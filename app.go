@@ -28,6 +28,7 @@ import (
 	"recauda-bridge/erp/sqlsource"
 	"recauda-bridge/handlers"
 	"recauda-bridge/logging"
+	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
@@ -101,6 +102,7 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 	}
 	a.closers = append(a.closers, st.Close)
 	a.store = st
+	a.metrics.MustRegister(metrics.NewSyncCollector(st))
 	if migrate {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
@@ -267,23 +269,25 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	if cfg.MetricsToken == "" {
 		log.Warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach the server")
 	}
+	ready := func(ctx context.Context) error {
+		if err := a.store.Ping(ctx); err != nil {
+			return err
+		}
+		if hc, ok := a.source.(erp.HealthChecker); ok {
+			if err := hc.Check(ctx); err != nil && !errors.Is(err, erp.ErrUnsupported) {
+				return err
+			}
+		}
+		return nil
+	}
+	a.metrics.MustRegister(metrics.NewReadyCollector(ready, 2*time.Second))
 	e := handlers.New(handlers.Deps{
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
 		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken, SessionSecret: a.store.SessionSecret,
 		LookupToken: cfg.LookupToken, LookupAllowCIDRs: cfg.LookupAllowCIDRs, TrustedProxies: cfg.TrustedProxies,
 		LookupRate: handlers.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
 		WritebackStats: a.store,
-		Ready: func(ctx context.Context) error {
-			if err := a.store.Ping(ctx); err != nil {
-				return err
-			}
-			if hc, ok := a.source.(erp.HealthChecker); ok {
-				if err := hc.Check(ctx); err != nil && !errors.Is(err, erp.ErrUnsupported) {
-					return err
-				}
-			}
-			return nil
-		},
+		Ready:          ready,
 	})
 	srv := &http.Server{
 		Handler:           e,

@@ -156,6 +156,11 @@ func (w *walSyncer) fail(err error) error {
 	return w.failed
 }
 
+// SyncFailed reports whether a sync of SQLite's log failed since the store
+// opened, after which every write is refused until a restart. Always false
+// on PostgreSQL, whose server owns durability.
+func (s *Store) SyncFailed() bool { return s.committer != nil && s.committer.failure() != nil }
+
 func (w *walSyncer) failure() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

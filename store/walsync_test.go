@@ -132,6 +132,9 @@ func TestFailedSyncRefusesWrites(t *testing.T) {
 	diskGone := errors.New("input/output error")
 	var logs bytes.Buffer
 	st := openSynced(t, func() error { return diskGone }, &logs)
+	if st.SyncFailed() {
+		t.Fatal("SyncFailed is true before any sync, want false")
+	}
 	err := claimOne(st, "SYNC-FAIL-1")
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, diskGone) {
 		t.Fatalf("claim after a failed fsync: %v; want ErrUnavailable with the cause", err)
@@ -156,6 +159,9 @@ func TestFailedSyncRefusesWrites(t *testing.T) {
 	}
 	if err := st.Ping(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Ping after the failure: %v; want ErrUnavailable", err)
+	}
+	if !st.SyncFailed() {
+		t.Fatal("SyncFailed is false after the failure, want true")
 	}
 }
 
