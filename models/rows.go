@@ -121,6 +121,11 @@ type WebhookEventRow struct {
 	ChargeID      *int64
 	Outcome       string
 	Detail        string
+	// ApprovedAt is Efipay's approval time of an approval that gave one.
+	ApprovedAt *time.Time
+	// StatusAfter is the charge's state after an applied event; "" for
+	// any other outcome.
+	StatusAfter string
 }
 
 // TableName is the webhook_events table.

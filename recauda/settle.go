@@ -27,6 +27,9 @@ func (s *Service) Settle(ctx context.Context, body []byte) (store.SettleResult, 
 	} else {
 		d.TransactionID, d.Status, d.Amount, d.Currency = ev.TransactionID, ev.Status, ev.Amount, ev.Currency
 		d.Production, d.PaymentMethod, d.References = ev.Production, ev.PaymentMethod, ev.References
+		if ev.Outcome == efipay.OutcomeApproved {
+			d.ApprovedAt = ev.ApprovedAt
+		}
 	}
 	now := s.now().UTC()
 	res, err := s.store.Settle(ctx, d, func(c store.ChargeState) store.Decision {

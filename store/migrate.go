@@ -421,7 +421,41 @@ var migrations = []migration{
 			`ALTER TABLE writebacks ADD CONSTRAINT writebacks_ref_payment_transaction_id_kind_key UNIQUE (ref_payment, transaction_id, kind)`,
 		},
 	},
+	{
+		version: 9,
+		name:    paymentsMigration,
+		// The payments report reads webhook_events alone: status_after says
+		// which applied events moved money (paid, partially_paid: a payment;
+		// reversed: a reversal). Events stored before keep no approval time
+		// (the report dates them by receipt and says so) and take their
+		// state from the timeline entry their settle wrote at the same instant.
+		sqlite: []string{
+			`ALTER TABLE webhook_events ADD COLUMN approved_at DATETIME`,
+			`ALTER TABLE webhook_events ADD COLUMN status_after TEXT NOT NULL DEFAULT ''`,
+			paymentsBackfill,
+			paymentsIndex,
+		},
+		postgres: []string{
+			`ALTER TABLE webhook_events ADD COLUMN approved_at TIMESTAMPTZ`,
+			`ALTER TABLE webhook_events ADD COLUMN status_after TEXT NOT NULL DEFAULT ''`,
+			paymentsBackfill,
+			paymentsIndex,
+		},
+	},
 }
+
+// paymentsMigration names the step that gave webhook events their approval
+// time and the charge's state after them (its test migrates up to it).
+const paymentsMigration = "webhook events keep the approval time and the charge's state after them"
+
+const paymentsBackfill = `UPDATE webhook_events SET status_after = COALESCE((SELECT e.to_status FROM charge_events e
+	WHERE e.charge_id = webhook_events.charge_id AND e.kind = 'webhook' AND e.created_at = webhook_events.received_at
+	ORDER BY e.id LIMIT 1), '') WHERE outcome = 'applied' AND charge_id IS NOT NULL`
+
+// paymentsIndex serves the report's range: its WHERE repeats both the
+// expression and the condition (paymentRows).
+const paymentsIndex = `CREATE INDEX idx_webhook_events_payments ON webhook_events (COALESCE(approved_at, received_at), id)
+	WHERE status_after IN ('paid', 'partially_paid', 'reversed')`
 
 // dueDatesMigration names the step that added charges' due_date and
 // limit_date (its test migrates up to it).

@@ -27,6 +27,9 @@ type WebhookDelivery struct {
 	Currency      string
 	Production    bool
 	PaymentMethod string
+	// ApprovedAt is when Efipay approved the payment, for an approval that
+	// says so; zero otherwise.
+	ApprovedAt time.Time
 	// References are every candidate ref_payment the body carries.
 	References []string
 }
@@ -140,6 +143,10 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() S
 		if d.ParseError == "" {
 			ev.Amount = d.Amount.String()
 		}
+		var approvedAt any
+		if !d.ApprovedAt.IsZero() {
+			approvedAt = s.timeArg(d.ApprovedAt.UTC())
+		}
 		var err error
 		res.Outcome, res.Detail, err = s.settleEvent(tx, d, decide, now, &ev, &res)
 		if err != nil {
@@ -147,10 +154,10 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() S
 		}
 		ev.Outcome, ev.Detail = res.Outcome, res.Detail
 		if err := s.insertReturningID(tx, &ev.ID, `INSERT INTO webhook_events (received_at, body, body_raw, body_hash, transaction_id,
-			status, amount, currency_type, production, payment_method, ref_payment, charge_id, outcome, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			status, amount, currency_type, production, payment_method, ref_payment, charge_id, outcome, detail, approved_at, status_after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			ev.ReceivedAt, ev.Body, raw, ev.BodyHash, ev.TransactionID, ev.Status, ev.Amount, ev.CurrencyType, ev.Production,
-			ev.PaymentMethod, ev.RefPayment, ev.ChargeID, ev.Outcome, storableText(ev.Detail)); err != nil {
+			ev.PaymentMethod, ev.RefPayment, ev.ChargeID, ev.Outcome, storableText(ev.Detail), approvedAt, ev.StatusAfter); err != nil {
 			return err
 		}
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
@@ -258,6 +265,9 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		}
 	}
 	to := dec.statusAfter(c)
+	if dec.Outcome == models.OutcomeApplied {
+		ev.StatusAfter = to
+	}
 	line := webhookLine(d, dec)
 	// The timeline entries go in one statement, after the write-back job
 	// whose number the second one names.

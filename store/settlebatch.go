@@ -57,8 +57,8 @@ var settleCharges, settleSeen, settleUpdates, settleWritebacks, settleTimelines,
 		timelines[n] = `INSERT INTO charge_events (charge_id, kind, from_status, to_status, detail, created_at) VALUES ` +
 			repeatList("(?, ?, ?, ?, ?, ?)", n)
 		events[n] = `INSERT INTO webhook_events (received_at, body, body_raw, body_hash, transaction_id, status, amount,
-			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail) VALUES ` +
-			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
+			currency_type, production, payment_method, ref_payment, charge_id, outcome, detail, approved_at, status_after) VALUES ` +
+			repeatList("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + ` RETURNING id, charge_id`
 	}
 	return charges, seen, updates, writebacks, timelines, events
 }()
@@ -237,12 +237,21 @@ func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
 		lines = lines[size*timelineColumns:]
 	}
 	err = inChunks(targets, func(size int, chunk []*settleTarget) error {
-		args := make([]any, 0, size*14)
+		args := make([]any, 0, size*16)
 		for _, t := range chunk {
 			d := t.w.d
 			body, raw := bodyColumns(d.Body)
+			var approvedAt any
+			if !d.ApprovedAt.IsZero() {
+				approvedAt = s.timeArg(d.ApprovedAt.UTC())
+			}
+			after := ""
+			if t.dec.Outcome == models.OutcomeApplied {
+				after = t.dec.statusAfter(t.c)
+			}
 			args = append(args, s.timeArg(t.w.now), body, raw, PayloadHash(d.Body), d.TransactionID, d.Status,
-				d.Amount.String(), d.Currency, d.Production, d.PaymentMethod, t.c.RefPayment, t.c.ID, t.dec.Outcome, storableText(t.dec.Detail))
+				d.Amount.String(), d.Currency, d.Production, d.PaymentMethod, t.c.RefPayment, t.c.ID, t.dec.Outcome, storableText(t.dec.Detail),
+				approvedAt, after)
 		}
 		return s.scanIDs(tx, settleEvents[size], args, byCharge, func(t *settleTarget, id int64) {
 			t.w.res = SettleResult{EventID: id, Outcome: t.dec.Outcome, Detail: t.dec.Detail, RefPayment: t.c.RefPayment, WritebackID: t.jobID}
