@@ -53,6 +53,9 @@ Usage:
   recauda-bridge conformance [flags] URL [ID_NUMBER...]
                                     check a Recauda ERP lookup endpoint against Efipay's contract:
                                     PASS/WARN/FAIL per check; exit 0 when nothing failed
+  recauda-bridge report --from DAY [--to DAY] [--format F] [-o FILE]
+                                    the payments received on those days in Colombia (csv, csv-excel,
+                                    xlsx, asobancaria2001)
   recauda-bridge rotate-session-secret
                                     replace the secret the dashboard's sessions are signed with:
                                     everyone is signed out, on every replica, within 10 s
@@ -133,6 +136,12 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 		return importLedger(ctx, env, o, stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, rest, stdout, stderr)
+	case "report":
+		o, err := parseReportArgs(rest)
+		if err != nil {
+			return usageError(stderr, "%v\n\n%s", err, reportUsage)
+		}
+		return runReport(ctx, env, o, stdout, stderr)
 	case "rotate-session-secret":
 		if len(rest) != 0 {
 			return usageError(stderr, "rotate-session-secret takes no arguments")

@@ -95,6 +95,10 @@ type Config struct {
 	// LookupToken nor LookupAllowCIDRs: serve refuses that otherwise, except
 	// on the demo source (CheckLookupProtected).
 	LookupPublic bool
+
+	// Asobancaria are the settings of the payments report's Asobancaria
+	// 2001 file.
+	Asobancaria Asobancaria
 }
 
 // Database is where the tracking store lives.
@@ -213,6 +217,7 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	r.erpSources(&c)
 	r.lookupProtection(&c)
+	r.asobancaria(&c)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
 	}

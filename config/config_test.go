@@ -70,6 +70,13 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		{"DEBUG_ADDR", ":6060"},
 		{"DEBUG_ADDR", "0.0.0.0:6060"},
 		{"DEBUG_ADDR", "127.0.0.1"},
+		{"ASOBANCARIA_NIT", "900.123.456-7"},
+		{"ASOBANCARIA_BANK_CODE", "0007"},
+		{"ASOBANCARIA_ACCOUNT", "123456789012345678"},
+		{"ASOBANCARIA_ACCOUNT_TYPE", "ahorros"},
+		{"ASOBANCARIA_SERVICE_CODE", "77099980000011"},
+		{"ASOBANCARIA_PAYMENT_ORIGIN", "web"},
+		{"ASOBANCARIA_PAYMENT_MEANS", "123"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
@@ -156,5 +163,19 @@ func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 				t.Errorf("got %q, want it to name DATABASE_URL and show %q", msg, tt.want)
 			}
 		})
+	}
+}
+
+func TestAsobancariaSettings(t *testing.T) {
+	c, err := Load(lookupFrom(map[string]string{
+		"ASOBANCARIA_NIT": "900123456", "ASOBANCARIA_BANK_CODE": "007", "ASOBANCARIA_ACCOUNT": "0123-456789",
+		"ASOBANCARIA_ACCOUNT_TYPE": "01", "ASOBANCARIA_SERVICE_CODE": "7709998000001", "ASOBANCARIA_PAYMENT_ORIGIN": "03",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Asobancaria{NIT: "900123456", BankCode: "007", Account: "0123-456789", AccountType: "01", ServiceCode: "7709998000001", PaymentOrigin: "03"}
+	if c.Asobancaria != want {
+		t.Fatalf("got %+v, want %+v", c.Asobancaria, want)
 	}
 }
