@@ -119,6 +119,9 @@ func TestDecideApprovedAmounts(t *testing.T) {
 				Currency: "COP", Production: true, ApprovedAt: tc.approvedAt}
 			now := time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
 			d := s.decide(c, ev, now)
+			if d.Detail != "" && ReadDecision(d.Detail).Code == "" {
+				t.Errorf("detail %q is in no form ReadDecision knows", d.Detail)
+			}
 			if d.Outcome != tc.outcome || d.NewStatus != tc.status {
 				t.Fatalf("got %s → %q (%s), want %s → %q", d.Outcome, d.NewStatus, d.Detail, tc.outcome, tc.status)
 			}

@@ -159,6 +159,9 @@ func TestDecide(t *testing.T) {
 				ev.TransactionID = "1001"
 			}
 			d := s.decide(c, ev, now)
+			if d.Detail != "" && ReadDecision(d.Detail).Code == "" {
+				t.Errorf("detail %q is in no form ReadDecision knows", d.Detail)
+			}
 			if d.Outcome != tt.want.outcome {
 				t.Errorf("outcome: got %q (%s), want %q", d.Outcome, d.Detail, tt.want.outcome)
 			}
