@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// The issue's customer: November's fee overdue, December's with an
+// A customer with one charge of each kind: November's fee overdue, December's with an
 // early-payment discount that has lapsed, January's current. The dates are
 // long past or far ahead, so the test holds on any day.
 const overdueCSV = `ref_payment,id_number,payer_name,description,amount,currency_type,limit_date,discount_type,discount_value,discount_before_on

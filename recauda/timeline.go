@@ -145,3 +145,20 @@ var decisionForms = []form{
 // ReadDecision reads what the state machine said of a webhook (a webhook
 // event's detail, and the tail of its timeline line).
 func ReadDecision(detail string) Entry { return read(decisionForms, detail) }
+
+// EntryCodes and DecisionCodes are every code ReadEntry and ReadDecision
+// give, for a page's tests to check that each has its words.
+func EntryCodes() []string { return codes(entryForms) }
+
+// DecisionCodes: see EntryCodes.
+func DecisionCodes() []string { return codes(decisionForms) }
+
+func codes(forms []form) []string {
+	var out []string
+	for _, f := range forms {
+		if len(out) == 0 || out[len(out)-1] != f.code {
+			out = append(out, f.code)
+		}
+	}
+	return out
+}
