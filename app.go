@@ -26,10 +26,11 @@ import (
 	"recauda-bridge/erp/local"
 	"recauda-bridge/erp/odoo"
 	"recauda-bridge/erp/sqlsource"
-	"recauda-bridge/handlers"
+	"recauda-bridge/handlers/throttle"
 	"recauda-bridge/logging"
 	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
+	"recauda-bridge/server"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
 )
@@ -281,11 +282,11 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 		return nil
 	}
 	a.metrics.MustRegister(metrics.NewReadyCollector(ready, 2*time.Second))
-	e := handlers.New(handlers.Deps{
+	e := server.New(server.Config{
 		Recauda: a.service, Logger: log, EmptyStatus: cfg.EmptyStatus,
 		WebhookToken: []byte(cfg.WebhookToken), AdminToken: cfg.AdminToken, SessionSecret: a.store.SessionSecret,
 		LookupToken: cfg.LookupToken, LookupAllowCIDRs: cfg.LookupAllowCIDRs, TrustedProxies: cfg.TrustedProxies,
-		LookupRate: handlers.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
+		LookupRate: throttle.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
 		WritebackStats: a.store,
 		Ready:          ready,
 	})

@@ -34,6 +34,7 @@ import (
 	"recauda-bridge/handlers"
 	"recauda-bridge/internal/faulttest"
 	"recauda-bridge/recauda"
+	"recauda-bridge/server"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
 )
@@ -72,7 +73,7 @@ func newFaultStack(t *testing.T, src *guard.Source) *faultStack {
 		}
 	})
 	svc := recauda.New(src, st, validation.New(time.Now), recauda.Config{}, time.Now, log)
-	return &faultStack{dbPath: dbPath, store: st, log: buf, e: handlers.New(handlers.Deps{Recauda: svc, Logger: log, WebhookToken: faultToken})}
+	return &faultStack{dbPath: dbPath, store: st, log: buf, e: server.New(server.Config{Recauda: svc, Logger: log, WebhookToken: faultToken})}
 }
 
 func (s *faultStack) do(req *http.Request) (*httptest.ResponseRecorder, time.Duration) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"recauda-bridge/handlers/httperr"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -26,7 +28,7 @@ func (h *healthHandler) readiness(c echo.Context) error {
 		defer cancel()
 		if err := h.ready(ctx); err != nil {
 			h.log.WarnContext(ctx, "not ready", "error", err)
-			return &APIError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "a dependency (database or ERP source) is not ready", RetryAfter: "5"}
+			return &httperr.Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "a dependency (database or ERP source) is not ready", RetryAfter: "5"}
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"recauda-bridge/handlers/httperr"
 	"recauda-bridge/recauda"
 )
 
@@ -21,7 +22,7 @@ func FuzzIDNumberParam(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		id, err := idNumberParam(raw)
 		if err != nil {
-			var apiErr *APIError
+			var apiErr *httperr.Error
 			if errors.As(err, &apiErr) {
 				if apiErr.Status < 400 || apiErr.Status >= 500 {
 					t.Fatalf("status %d for %q, want a 4xx", apiErr.Status, raw)
@@ -31,7 +32,7 @@ func FuzzIDNumberParam(f *testing.F) {
 			if !errors.Is(err, recauda.ErrInvalidIDNumber) {
 				t.Fatalf("unexpected error %v for %q", err, raw)
 			}
-			if s := toAPIError(err).Status; s != http.StatusBadRequest {
+			if s := httperr.From(err).Status; s != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", s)
 			}
 			return

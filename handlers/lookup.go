@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"recauda-bridge/handlers/httperr"
 	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
 	"recauda-bridge/redact"
@@ -47,7 +48,7 @@ func (h *lookupHandler) get(c echo.Context) error {
 		if rerr := h.svc.Release(context.WithoutCancel(ctx), l); rerr != nil {
 			return rerr
 		}
-		return errAnswerNotDelivered
+		return httperr.ErrNotDelivered
 	}
 	return nil
 }
@@ -56,9 +57,9 @@ func (h *lookupHandler) get(c echo.Context) error {
 // and repeats with different values.
 func idNumberParam(rawQuery string) (string, error) {
 	if len(rawQuery) > maxLookupQuery {
-		return "", &APIError{Status: http.StatusRequestURITooLong, Code: "query_too_long",
+		return "", &httperr.Error{Status: http.StatusRequestURITooLong, Code: "query_too_long",
 			Message: "the query string is too long",
-			Details: []ErrorDetail{{Field: "id_number", Rule: "max_length", Message: "the query string must be at most 512 bytes"}}}
+			Details: []httperr.Detail{{Field: "id_number", Rule: "max_length", Message: "the query string must be at most 512 bytes"}}}
 	}
 	// What Efipay sends, "id_number=<digits>", needs no general parsing.
 	if v, ok := strings.CutPrefix(rawQuery, "id_number="); ok && recauda.ValidateIDNumber(v) == nil {
@@ -66,18 +67,18 @@ func idNumberParam(rawQuery string) (string, error) {
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return "", &APIError{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "the query string is malformed",
-			Details: []ErrorDetail{{Field: "id_number", Rule: "query_syntax", Message: "the query string could not be parsed"}}}
+		return "", &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "the query string is malformed",
+			Details: []httperr.Detail{{Field: "id_number", Rule: "query_syntax", Message: "the query string could not be parsed"}}}
 	}
 	values := q["id_number"]
 	if len(values) == 0 {
-		return "", &APIError{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "id_number is required",
-			Details: []ErrorDetail{{Field: "id_number", Rule: "required", Message: "id_number is required"}}}
+		return "", &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "id_number is required",
+			Details: []httperr.Detail{{Field: "id_number", Rule: "required", Message: "id_number is required"}}}
 	}
 	for _, v := range values[1:] {
 		if v != values[0] {
-			return "", &APIError{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "id_number is given more than once with different values",
-				Details: []ErrorDetail{{Field: "id_number", Rule: "single_value", Message: "repeat id_number only with the same value"}}}
+			return "", &httperr.Error{Status: http.StatusBadRequest, Code: "invalid_id_number", Message: "id_number is given more than once with different values",
+				Details: []httperr.Detail{{Field: "id_number", Rule: "single_value", Message: "repeat id_number only with the same value"}}}
 		}
 	}
 	if err := recauda.ValidateIDNumber(values[0]); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"recauda-bridge/handlers/httperr"
+	"recauda-bridge/handlers/throttle"
 	"recauda-bridge/metrics"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
@@ -50,24 +52,6 @@ func initSeries(m *metrics.Metrics) {
 	for _, o := range []string{models.OutcomeApplied, models.OutcomeDuplicate, models.OutcomeUnmatched, models.OutcomeUnparseable,
 		models.OutcomeFlagged, models.OutcomeStale, webhookInvalidSignature, webhookRejected, webhookDisabled, webhookError} {
 		m.AddWebhooks(o, 0)
-	}
-}
-
-// observeRequests counts every answer by route template and status. It sits
-// outside accessLog, which hands errors to the error handler, so the status
-// is the one the client got.
-func observeRequests(m *metrics.Metrics) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			status := c.Response().Status
-			if err != nil && !c.Response().Committed {
-				status = toAPIError(err).Status
-			}
-			m.ObserveRequest(c.Request().Method, c.Path(), status, time.Since(start))
-			return err
-		}
 	}
 }
 
@@ -117,34 +101,34 @@ func observeLookup(m *metrics.Metrics, items []recauda.Item) {
 
 // registerMetrics serves reg at GET /metrics, behind a bearer token when
 // token is set.
-func registerMetrics(e *echo.Echo, reg *prometheus.Registry, token string, log *slog.Logger, guard *credentialGuard) {
+func registerMetrics(e *echo.Echo, reg *prometheus.Registry, token string, log *slog.Logger, guard *throttle.Credentials) {
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
 		Registry:      reg,
 		Timeout:       10 * time.Second,
 	})
-	e.GET("/metrics", echo.WrapHandler(h), bearerToken(token, "recauda-bridge metrics", "METRICS_TOKEN", credentialMetrics, guard))
+	e.GET("/metrics", echo.WrapHandler(h), bearerToken(token, "recauda-bridge metrics", "METRICS_TOKEN", throttle.CredentialMetrics, guard))
 }
 
 // bearerToken answers 401 unless Authorization is "Bearer <token>"; an empty
 // token lets everyone in. The comparison is of hashes, in constant time.
-func bearerToken(token, realm, variable, credential string, guard *credentialGuard) echo.MiddlewareFunc {
+func bearerToken(token, realm, variable, credential string, guard *throttle.Credentials) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return next
 		}
 		return func(c echo.Context) error {
-			if err := guard.allow(c, credential); err != nil {
+			if err := guard.Allow(c, credential); err != nil {
 				return err
 			}
 			scheme, cred, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 			got := sha256.Sum256([]byte(strings.TrimSpace(cred)))
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-				guard.failed(c, credential)
+				guard.Failed(c, credential)
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`"`)
-				return &APIError{Status: http.StatusUnauthorized, Code: "unauthorized",
+				return &httperr.Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 					Message: "missing or wrong credentials: send Authorization: Bearer <" + variable + ">"}
 			}
 			return next(c)

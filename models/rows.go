@@ -100,6 +100,9 @@ const (
 	OutcomeStale = "stale"
 )
 
+// WebhookOutcomes are the outcomes a stored webhook event can have.
+var WebhookOutcomes = []string{OutcomeApplied, OutcomeDuplicate, OutcomeUnmatched, OutcomeUnparseable, OutcomeFlagged, OutcomeStale}
+
 // WebhookEventRow is one webhook delivery that passed the signature check,
 // kept raw whatever became of it.
 type WebhookEventRow struct {
@@ -142,6 +145,9 @@ const (
 	// job, or configures the source and retries it.
 	WritebackNeedsOperator = "needs_operator"
 )
+
+// WritebackStates are the states of a write-back job.
+var WritebackStates = []string{WritebackPending, WritebackNeedsOperator, WritebackDone, WritebackCancelled}
 
 // What a write-back job records in the ERP.
 const (

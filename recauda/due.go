@@ -148,3 +148,16 @@ func ChargeOverdue(r models.ChargeRow, today string) bool {
 	}
 	return Overdue(r.DueDate, today)
 }
+
+// OfferedAgainAt is when an unpaid charge may be offered again; nil for a
+// charge that cannot be offered in its state (paid, in progress, inactive),
+// whatever time is left in the row.
+func OfferedAgainAt(r models.ChargeRow) *time.Time {
+	switch r.Status {
+	case models.StatusSent, models.StatusFailed, models.StatusReversed:
+		if r.OfferAfter != nil && !r.OfferAfter.IsZero() {
+			return r.OfferAfter
+		}
+	}
+	return nil
+}

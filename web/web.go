@@ -20,6 +20,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"recauda-bridge/locale"
+	"recauda-bridge/recauda"
 )
 
 //go:embed templates/*.html static/*.css
@@ -70,6 +71,16 @@ type ReceiptView struct {
 	TransactionID string
 	PaymentMethod string
 	References    []string
+}
+
+// NewReceiptView is r as the receipt page shows it.
+func NewReceiptView(r recauda.Receipt) ReceiptView {
+	c := r.Charge
+	return ReceiptView{
+		RefPayment: c.RefPayment, PayerName: c.PayerName, IDNumber: c.IDNumber, Description: c.Description, Status: c.Status,
+		Currency: c.CurrencyType, Amount: c.Amount, PaidAmount: c.PaidAmount, Balance: c.Amount.Sub(c.PaidAmount),
+		PaidAt: c.PaidAt, TransactionID: c.TransactionID, PaymentMethod: r.PaymentMethod, References: r.References,
+	}
 }
 
 // receiptPage is a receipt in the reader's language.
