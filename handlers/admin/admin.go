@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"maps"
 	"mime"
@@ -66,7 +65,7 @@ func Register(e *echo.Echo, cfg Config) {
 	h := &adminHandler{svc: cfg.Recauda, pages: cfg.Pages}
 	// A ref_payment holding "/" (sent as %2F) stays one path segment.
 	e.Pre(request.EscapedPaths(adminPrefix + "/"))
-	g := e.Group(adminPrefix, adminAuth(cfg.AdminToken, cfg.Credentials), adminErrors)
+	g := e.Group(adminPrefix, adminAuth(cfg.AdminToken, cfg.Credentials))
 	g.GET("/charges", h.listCharges)
 	g.GET("/charges/:ref", h.getCharge)
 	g.POST("/charges/:ref/release", h.release)
@@ -105,18 +104,6 @@ func adminAuth(token string, guard *throttle.Credentials) echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
-	}
-}
-
-// adminErrors turns the use cases' refusals into 409 answers that say why.
-func adminErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		var ce *recauda.ConflictError
-		if errors.As(err, &ce) {
-			return &httperr.Error{Status: http.StatusConflict, Code: ce.Code, Message: ce.Message}
-		}
-		return err
 	}
 }
 

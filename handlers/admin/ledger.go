@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -35,28 +34,10 @@ type ledgerHandler struct {
 func registerLedger(g *echo.Group, svc *recauda.Service) {
 	h := &ledgerHandler{svc: svc}
 	g.GET("/ledger", h.list)
-	g.POST("/ledger", h.create, ledgerErrors)
+	g.POST("/ledger", h.create)
 	g.GET("/ledger/:ref", h.get)
-	g.PATCH("/ledger/:ref", h.patch, ledgerErrors)
+	g.PATCH("/ledger/:ref", h.patch)
 	g.DELETE("/ledger/:ref", h.cancel)
-}
-
-// ledgerErrors answers a charge that breaks a rule with 422 and every
-// violation.
-func ledgerErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		var ie *recauda.InvalidChargeError
-		if !errors.As(err, &ie) {
-			return err
-		}
-		details := make([]httperr.Detail, len(ie.Violations))
-		for i, v := range ie.Violations {
-			details[i] = httperr.Detail{Field: v.Field, Rule: v.Rule, Message: v.Message}
-		}
-		return &httperr.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_charge",
-			Message: fmt.Sprintf("the charge breaks %d rule(s); nothing was written", len(details)), Details: details}
-	}
 }
 
 // list answers GET /admin/api/ledger.

@@ -259,8 +259,9 @@ func (h *dashboard) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 // errForbidden is a form without a valid CSRF token.
 var errForbidden = &httperr.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "missing or wrong CSRF token"}
 
-// pageErrors renders the errors of dashboard pages as pages. The cause of a
-// 5xx is logged here, once; the page never shows it.
+// pageErrors renders the errors of dashboard pages as pages, with the
+// status of the one error table (httperr.From). The cause of a 5xx is
+// logged here, once; the page never shows it.
 func (h *dashboard) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
@@ -269,10 +270,9 @@ func (h *dashboard) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		apiErr := httperr.From(err)
 		key := "error_bad_request"
-		var ce *recauda.ConflictError
 		switch {
-		case errors.As(err, &ce):
-			apiErr, key = &httperr.Error{Status: http.StatusConflict}, "error_conflict"
+		case apiErr.Status == http.StatusConflict:
+			key = "error_conflict"
 		case apiErr.Status == http.StatusNotFound:
 			key = "error_not_found"
 		case apiErr.Status == http.StatusForbidden:

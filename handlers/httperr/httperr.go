@@ -95,32 +95,58 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// From is err's status and body.
+// sentinels maps the domain's sentinel errors to their answers. The typed
+// errors, which carry their own code, message or details, come first in
+// From: a recauda.ConflictError wraps the store sentinel that caused it.
+var sentinels = []struct {
+	err    error
+	answer Error
+}{
+	{recauda.ErrInvalidIDNumber, Error{Status: http.StatusBadRequest, Code: "invalid_id_number",
+		Message: "id_number must be 5 to 20 digits (0-9), nothing else",
+		Details: []Detail{{Field: "id_number", Rule: "digits_5_20", Message: "must be 5 to 20 ASCII digits"}}}},
+	{erp.ErrUnavailable, Error{Status: http.StatusServiceUnavailable, Code: "erp_unavailable",
+		Message: "the ERP could not be reached in time; try again shortly", RetryAfter: "5"}},
+	{store.ErrUnavailable, Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+		Message: "the tracking database is unavailable; try again shortly", RetryAfter: "5"}},
+	{store.ErrNotFound, Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}},
+	{store.ErrConflict, Error{Status: http.StatusConflict, Code: "conflict", Message: "the change conflicts with the current state"}},
+}
+
+// From is err's status and body: the one table from the domain's errors to
+// answers, for every audience (the dashboard renders the same status as a
+// page). Anything unknown is a 500.
 func From(err error) *Error {
-	var apiErr *Error
-	var httpErr *echo.HTTPError
+	var (
+		apiErr   *Error
+		conflict *recauda.ConflictError
+		invalid  *recauda.InvalidChargeError
+		httpErr  *echo.HTTPError
+	)
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
-	case errors.Is(err, recauda.ErrInvalidIDNumber):
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_id_number",
-			Message: "id_number must be 5 to 20 digits (0-9), nothing else",
-			Details: []Detail{{Field: "id_number", Rule: "digits_5_20", Message: "must be 5 to 20 ASCII digits"}}}
-	case errors.Is(err, erp.ErrUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "erp_unavailable",
-			Message: "the ERP could not be reached in time; try again shortly", RetryAfter: "5"}
-	case errors.Is(err, store.ErrUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
-			Message: "the tracking database is unavailable; try again shortly", RetryAfter: "5"}
-	case errors.Is(err, store.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
-	case errors.Is(err, store.ErrConflict):
-		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the change conflicts with the current state"}
-	case errors.As(err, &httpErr):
-		return fromEcho(httpErr)
-	default:
-		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	case errors.As(err, &conflict):
+		// The use case says why the state refused the change.
+		return &Error{Status: http.StatusConflict, Code: conflict.Code, Message: conflict.Message}
+	case errors.As(err, &invalid):
+		details := make([]Detail, len(invalid.Violations))
+		for i, v := range invalid.Violations {
+			details[i] = Detail{Field: v.Field, Rule: v.Rule, Message: v.Message}
+		}
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_charge",
+			Message: fmt.Sprintf("the charge breaks %d rule(s); nothing was written", len(details)), Details: details}
 	}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			answer := s.answer
+			return &answer
+		}
+	}
+	if errors.As(err, &httpErr) {
+		return fromEcho(httpErr)
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 }
 
 func fromEcho(e *echo.HTTPError) *Error {
