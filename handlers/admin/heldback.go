@@ -1,0 +1,24 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"recauda-bridge/recauda"
+)
+
+// listRejections answers GET /admin/api/rejections.
+func (h *adminHandler) listRejections(c echo.Context) error {
+	p := newParams(c, "id_number", "ref_payment", "rule", "page", "per_page")
+	f := recauda.RejectionFilter{IDNumber: p.idNumber("id_number"), RefPayment: p.ref("ref_payment"), Rule: p.ruleID("rule")}
+	f.Page, f.PerPage = p.pagination()
+	if err := p.err(); err != nil {
+		return err
+	}
+	rows, total, err := h.svc.Rejections(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newPage(rows, rejectionFrom, f.Page, f.PerPage, total))
+}
