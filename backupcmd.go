@@ -42,9 +42,9 @@ func backup(ctx context.Context, env config.Lookup, dest string, stdout io.Write
 	}
 	fmt.Fprintf(stdout, "backup written to %s: %d bytes, schema version %d, integrity_check ok, in %s\n",
 		rep.Path, rep.Bytes, rep.SchemaVersion, rep.Took.Round(1e6))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, t := range rep.Tables {
-		fmt.Fprintf(tw, "  %s\t%d\trows\t\n", t.Table, t.Rows)
+		fmt.Fprintf(tw, "  %s\t%d rows\n", t.Table, t.Rows)
 	}
 	return tw.Flush()
 }
