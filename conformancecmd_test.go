@@ -13,12 +13,16 @@ import (
 	"recauda-bridge/conformance"
 )
 
-// startBridge runs serve with env (plus a fresh database and a free
-// loopback address) until the test ends, and returns its base URL.
+// startBridge runs serve with env (plus a fresh database, and a free
+// loopback address unless LISTEN_ADDR is set) until the test ends, and
+// returns its base URL.
 func startBridge(t *testing.T, env map[string]string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	env["LISTEN_ADDR"] = addr
+	addr := env["LISTEN_ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+		env["LISTEN_ADDR"] = addr
+	}
 	if env["DATABASE_URL"] == "" {
 		env["DATABASE_URL"] = filepath.Join(t.TempDir(), "bridge.db")
 	}

@@ -50,6 +50,9 @@ Usage:
   recauda-bridge import [--skip-invalid] FILE
                                     import a .csv or .json file of charges into the bridge's own
                                     ledger (ERP_SOURCE=local); all or nothing unless --skip-invalid
+  recauda-bridge sandbox [--lookup URL] [--webhook URL] [--allow-remote]
+                                    a local stand-in for Efipay's collection portal on SANDBOX_ADDR:
+                                    look customers up and pay them with signed webhooks
   recauda-bridge conformance [flags] URL [ID_NUMBER...]
                                     check a Recauda ERP lookup endpoint against Efipay's contract:
                                     PASS/WARN/FAIL per check; exit 0 when nothing failed
@@ -134,6 +137,8 @@ func run(ctx context.Context, args []string, env config.Lookup, stdout, stderr i
 		}
 		o.progress = terminal(stderr)
 		return importLedger(ctx, env, o, stdout, stderr)
+	case "sandbox":
+		return runSandbox(ctx, rest, env, stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, rest, stdout, stderr)
 	case "report":

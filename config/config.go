@@ -99,6 +99,9 @@ type Config struct {
 	// Asobancaria are the settings of the payments report's Asobancaria
 	// 2001 file.
 	Asobancaria Asobancaria
+
+	// Sandbox configures the `sandbox` command.
+	Sandbox Sandbox
 }
 
 // Database is where the tracking store lives.
@@ -218,6 +221,7 @@ func Load(lookup Lookup) (Config, error) {
 	r.erpSources(&c)
 	r.lookupProtection(&c)
 	r.asobancaria(&c)
+	r.sandbox(&c)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
 	}

@@ -47,8 +47,10 @@ func Client(timeout time.Duration, allowRemote bool) *http.Client {
 // IsLocal says whether u names this machine: localhost or a loopback IP.
 // Commands use it to refuse early, before any call, and to say loudly
 // which remote hosts they call when allowed to.
-func IsLocal(u *url.URL) bool {
-	host := u.Hostname()
+func IsLocal(u *url.URL) bool { return IsLocalHost(u.Hostname()) }
+
+// IsLocalHost says whether host (no port) is localhost or a loopback IP.
+func IsLocalHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
