@@ -135,7 +135,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		chromedp.Navigate(sb+"/webhooks?lang=en"),
 		chromedp.WaitVisible(chromedp.ID("webhooks")))
 	list := browsertest.Value(t, ctx, "list", chromedp.Text(chromedp.ID("webhooks")))
-	for _, want := range []string{full, advance, "Aprobada", "HTTP 200", "1.035.000,00 COP", "Delivered"} {
+	for _, want := range []string{full, advance, "Aprobada", "HTTP 200", "$1,035,000.00 COP", "Delivered"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the list of webhooks lacks %q:\n%s", want, list)
 		}

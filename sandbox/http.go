@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
+	"recauda-bridge/locale"
 	"recauda-bridge/models"
 	"recauda-bridge/web"
 )
@@ -77,17 +77,17 @@ type page struct {
 }
 
 func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, name string) page {
-	lang := LangES
-	if ck, err := r.Cookie(langCookie); err == nil && ck.Value == LangEN {
-		lang = LangEN
+	lang := locale.Default
+	if ck, err := r.Cookie(langCookie); err == nil && locale.Supported(ck.Value) {
+		lang = ck.Value
 	}
-	if q := r.FormValue("lang"); q == LangES || q == LangEN {
+	if q := r.FormValue("lang"); locale.Supported(q) {
 		lang = q
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
-	other := LangEN
-	if lang == LangEN {
-		other = LangES
+	other := "en"
+	if lang == "en" {
+		other = "es"
 	}
 	q := url.Values{"lang": {other}}
 	if id := r.URL.Query().Get("id_number"); id != "" && r.Method == http.MethodGet {
@@ -97,7 +97,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, name string) p
 	if r.Method != http.MethodGet {
 		path = "/"
 	}
-	return page{Text: Text{lang}, Site: h.site, Lang: lang, LangURL: path + "?" + q.Encode(), Page: name}
+	return page{Text: Text{locale.For(lang)}, Site: h.site, Lang: lang, LangURL: path + "?" + q.Encode(), Page: name}
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
@@ -139,9 +139,9 @@ func tookLine(t Text, res LookupResult) string {
 		took = res.Took.Round(10 * time.Microsecond)
 	}
 	if res.Status == 0 {
-		return t.T("no_answer", took)
+		return t.T("no_answer", "took", took)
 	}
-	return t.T("took", took, res.Status)
+	return t.T("took", "took", took, "status", res.Status)
 }
 
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +176,7 @@ func payProblem(t Text, err error) string {
 			return t.T(e.key)
 		}
 	}
-	return t.T("err_other", err.Error())
+	return t.T("err_other", "error", err.Error())
 }
 
 func (h *Handler) webhooks(w http.ResponseWriter, r *http.Request) {
@@ -199,22 +199,23 @@ type resultView struct{ Took, Problem string }
 type itemView struct {
 	Text
 	Item
-	Lang, Ref, Description, Amount, Currency, Due, Discount, Advance, Delivery, Comments, Picture, Total, Paid string
-	Address                                                                                                    bool
+	Lang, Ref, Description, Amount, Due, Discount, Advance, Delivery, Comments, Picture, Total, Paid string
+	Address                                                                                          bool
 }
 
 func newItemView(t Text, lang string, it Item) itemView {
 	ri := it.Payment.RecaudaInformation
+	cur := ri.CurrencyType
 	v := itemView{Text: t, Item: it, Lang: lang, Ref: ri.RefPayment, Description: ri.Description,
-		Amount: web.Money(ri.Amount.Decimal), Currency: ri.CurrencyType, Total: web.Money(it.Total)}
+		Amount: t.l.Money(ri.Amount.Decimal, cur), Total: t.l.Money(it.Total, cur)}
 	if it.Paid.IsPositive() {
-		v.Paid = web.Money(it.Paid)
+		v.Paid = t.l.Money(it.Paid, cur)
 	}
 	if a := ri.Advance; a != nil {
 		if a.Type == models.AdvanceMinimumPercent {
-			v.Advance = t.T("advance_percent", a.Value.String())
+			v.Advance = t.T("advance_percent", "percent", a.Value.String())
 		} else {
-			v.Advance = web.Money(a.Value.Decimal) + " " + ri.CurrencyType
+			v.Advance = t.l.Money(a.Value.Decimal, cur)
 		}
 	}
 	ao := it.Payment.AdvancedOptions
@@ -223,16 +224,16 @@ func newItemView(t Text, lang string, it Item) itemView {
 	}
 	v.Due, v.Picture = ao.LimitDate, ao.Picture
 	if d := ao.Discount; d != nil {
-		amount := web.Money(d.Value.Decimal) + " " + ri.CurrencyType
+		amount := t.l.Money(d.Value.Decimal, cur)
 		if d.Type == models.DiscountPercent {
 			amount = d.Value.String() + " %"
 		}
-		v.Discount = t.T("discount_until", amount, d.BeforeOn)
+		v.Discount = t.T("discount_until", "amount", amount, "day", d.BeforeOn)
 	}
 	if ds := ao.DeliveryService; ds != nil {
 		v.Delivery = t.T("delivery_free")
 		if ds.Type == models.DeliveryPaid && ds.Value != nil {
-			v.Delivery = t.T("delivery_paid", web.Money(ds.Value.Decimal)+" "+ri.CurrencyType)
+			v.Delivery = t.T("delivery_paid", "amount", t.l.Money(ds.Value.Decimal, cur))
 		}
 	}
 	v.Address = ao.RequestAddressDelivery != nil && *ao.RequestAddressDelivery
@@ -248,11 +249,11 @@ func newItemView(t Text, lang string, it Item) itemView {
 // deliveryView is a Delivery in words.
 type deliveryView struct {
 	Text
-	ID                                                      int
-	Ref, Kind, Status, TransactionID, Amount, Currency, URL string
-	Body, NextRetry                                         string
-	Production, Delivered                                   bool
-	Attempts                                                []attemptView
+	ID                                            int
+	Ref, Kind, Status, TransactionID, Amount, URL string
+	Body, NextRetry                               string
+	Production, Delivered                         bool
+	Attempts                                      []attemptView
 }
 
 type attemptView struct {
@@ -263,7 +264,7 @@ type attemptView struct {
 
 func newDeliveryView(t Text, d Delivery) deliveryView {
 	v := deliveryView{Text: t, ID: d.ID, Ref: d.RefPayment, Kind: t.T("kind_" + d.Kind), Status: d.Status,
-		TransactionID: decimal.NewFromInt(d.TransactionID).String(), Amount: web.Money(d.Amount), Currency: d.Currency,
+		TransactionID: strconv.FormatInt(d.TransactionID, 10), Amount: t.l.Money(d.Amount, d.Currency),
 		URL: d.URL, Body: string(d.Body), Production: d.Production, Delivered: d.Delivered()}
 	if !d.NextRetry.IsZero() {
 		v.NextRetry = d.NextRetry.In(models.Bogota).Format("15:04:05")
