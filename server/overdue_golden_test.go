@@ -21,7 +21,7 @@ import (
 	"recauda-bridge/server"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/overdue")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenCase is one row of testdata/overdue/charges.csv and what the
 // lookups for its customer answered on two days.
@@ -41,7 +41,7 @@ type goldenDay struct {
 
 // The lookup answers for one case per row, under each OVERDUE_POLICY, on
 // 5 Dec 2026 in Bogota and again on 16 Dec, after every limit date of the
-// first offers has passed (re-issues as -V1). `go test ./handlers -run
+// first offers has passed (re-issues as -V1). `go test ./server -run
 // TestOverdueGolden -update` rewrites them.
 func TestOverdueGolden(t *testing.T) {
 	csvPath := filepath.Join("..", "testdata", "overdue", "charges.csv")
