@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"recauda-bridge/efipay"
 )
 
 // Sandbox is the configuration of the `sandbox` command, the local stand-in
@@ -23,8 +25,12 @@ func (r *reader) sandbox(c *Config) {
 	if _, _, err := net.SplitHostPort(c.Sandbox.Addr); err != nil {
 		r.fail("SANDBOX_ADDR", "must be host:port, got %q", c.Sandbox.Addr)
 	}
-	raw := r.str("SANDBOX_RETRY_DELAYS", "10s,100s")
+	raw := r.str("SANDBOX_RETRY_DELAYS", "")
 	c.Sandbox.RetryDelays = nil
+	if raw == "" {
+		c.Sandbox.RetryDelays = efipay.RetryDelays()
+		return
+	}
 	for _, part := range strings.Split(raw, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))
 		if err != nil || d <= 0 {
