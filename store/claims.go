@@ -70,8 +70,8 @@ func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked,
 	}
 	var gen uint64
 	if s.cache != nil {
-		gen = s.writes.Load()
-		if out, ok := s.cache.get(refs, gen); ok {
+		gen = s.engine.Generation()
+		if out, ok := s.cache.Get(refs, gen); ok {
 			return out, nil
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Store) Tracked(ctx context.Context, refs []string) (map[string]Tracked,
 		}
 	}
 	if s.cache != nil {
-		s.cache.put(refs, out, gen)
+		s.cache.Put(refs, out, gen)
 	}
 	return out, nil
 }
@@ -94,7 +94,7 @@ func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs [
 	var rows *sql.Rows
 	var err error
 	if s.trackedRead != nil {
-		rows, err = s.trackedRead.query(ctx, refs)
+		rows, err = s.trackedRead.Query(ctx, refs)
 	} else {
 		rows, err = s.read.WithContext(ctx).Raw(`SELECT `+trackedSelect+` FROM charges WHERE ref_payment IN ?`, refs).Rows()
 	}
@@ -122,6 +122,16 @@ func (s *Store) scanTracked(ctx context.Context, into map[string]Tracked, refs [
 var trackedColumns = []string{"ref_payment", "id_number", "status", "send_count", "offer_after", "amount", "paid_amount", "advance_allowed", "parent_ref", "limit_date"}
 
 var trackedSelect = strings.Join(trackedColumns, ", ")
+
+// trackedReadSizes are the row counts of SQLite's prepared reads of
+// tracked refs: a customer's few charges exactly, longer lists in powers of
+// two up to chunk.
+var trackedReadSizes = [...]int{1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, chunk}
+
+// trackedReadText is the read of size tracked refs.
+func trackedReadText(size int) string {
+	return `SELECT ` + trackedSelect + ` FROM charges WHERE ref_payment IN (` + placeholders(size) + `)`
+}
 
 func trackedOf(r models.ChargeRow) Tracked {
 	return Tracked{
@@ -231,7 +241,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	held := slices.SortedFunc(slices.Values(req.HeldBack), func(a, b HeldBack) int {
 		return cmp.Or(strings.Compare(a.RefPayment, b.RefPayment), strings.Compare(a.IDNumber, b.IDNumber))
 	})
-	// The arguments are built here, by the caller, so that the committer
+	// The arguments are built here, by the caller, so that the engine
 	// (on SQLite, one goroutine for every writer) only runs the statements.
 	work := &claimWork{offers: offers, now: now, args: s.claimArgs(offers, now, offerAfter),
 		notes: slices.ContainsFunc(offers, func(o Offer) bool { return o.Note != "" })}
@@ -261,20 +271,18 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		}
 		return s.keepReplaced(tx, work, before, req.DescribeChange)
 	}
-	var mergeable *claimWork
 	// A re-offer, which may replace an item that must be kept, runs alone:
-	// re-offers are few beside first offers and the steady state.
-	if len(held) == 0 && len(resent) == 0 {
-		// The usual claim: the committer may run it with the other claims
-		// of its batch.
-		mergeable = work
-	}
+	// re-offers are few beside first offers and the steady state. The
+	// usual claim may run with the other claims of its batch (SQLite).
+	usual := len(held) == 0 && len(resent) == 0
 	var err error
 	// The one statement writes the timeline without notes.
-	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && mergeable != nil && !work.notes && oneStatement {
+	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && usual && !work.notes && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
+	} else if usual {
+		err = s.commitJob(ctx, s.claims.Job(work, alone))
 	} else {
-		err = s.commitJob(ctx, &writeJob{fn: alone, claim: mergeable})
+		err = s.writeTx(ctx, alone)
 	}
 	if err != nil {
 		return Claim{}, translate("store: claim", err)
@@ -291,7 +299,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 }
 
 // claimWork is the offers of one claim, all for one customer, and the refs
-// they won once the committer has run them.
+// they won once the engine has run them.
 type claimWork struct {
 	offers []Offer // in ref order
 	now    time.Time
@@ -307,7 +315,7 @@ type claimWork struct {
 const claimColumns = 17
 
 // claimArgs are the statement's arguments for offers, built (hashed,
-// formatted) by the caller rather than by the committer.
+// formatted) by the caller rather than by the engine.
 func (s *Store) claimArgs(offers []Offer, now time.Time, offerAfter *time.Time) []any {
 	at := s.timeArg(now)
 	var after any
@@ -320,6 +328,19 @@ func (s *Store) claimArgs(offers []Offer, now time.Time, offerAfter *time.Time) 
 			o.AdvanceAllowed, string(o.Payload), PayloadHash(o.Payload), at, at, after, o.ParentRef, at, at, o.DueDate, o.LimitDate)
 	}
 	return args
+}
+
+// mergeClaims runs the claims of several jobs of the SQLite engine's batch
+// together: runClaims, which does them all. If it fails, the engine runs
+// each alone, which starts afresh.
+func (s *Store) mergeClaims(tx *gorm.DB, works []*claimWork) (left []bool, err error) {
+	if err := s.runClaims(tx, works); err != nil {
+		for _, w := range works {
+			w.won = nil
+		}
+		return nil, err
+	}
+	return nil, nil
 }
 
 // runClaims claims the offers of works (several works per statement when

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // TestCloseCheckpointsWAL: after writes through the group committer, Close
@@ -40,24 +42,25 @@ func TestCloseCheckpointsWAL(t *testing.T) {
 	}
 }
 
-// claimJob queues nothing: it is a job as Claim makes it, for commit.
-func claimJob(s *Store, now time.Time, id string, refs ...string) *writeJob {
+// claimJob queues nothing: it is a job as Claim makes it, for CommitBatch,
+// and its work.
+func claimJob(s *Store, now time.Time, id string, refs ...string) (*sqliteengine.Job, *claimWork) {
 	w := &claimWork{now: now}
 	for _, r := range refs {
 		w.offers = append(w.offers, offer(r, id))
 	}
 	w.args = s.claimArgs(w.offers, now, ptrTime(now.Add(time.Hour)))
-	return &writeJob{ctx: context.Background(), claim: w, done: make(chan error, 1), fn: func(tx *gorm.DB) error {
+	return s.claims.Job(w, func(tx *gorm.DB) error {
 		w.won = nil
 		return s.runClaims(tx, []*claimWork{w})
-	}}
+	}), w
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
 
-func wonRefs(j *writeJob) []string {
+func wonRefs(w *claimWork) []string {
 	var out []string
-	for _, r := range j.claim.won {
+	for _, r := range w.won {
 		out = append(out, r.RefPayment)
 	}
 	slices.Sort(out)
@@ -70,13 +73,12 @@ func wonRefs(j *writeJob) []string {
 func TestMergedClaims(t *testing.T) {
 	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
 	now := s.now()
-	a := claimJob(s, now, "11111111", "M-1", "M-2")
-	b := claimJob(s, now, "22222222", "M-3")
-	dup := claimJob(s, now, "11111111", "M-2", "M-4")
-	other := claimJob(s, now, "33333333", "M-1") // another customer's ref
-	s.committer.commit([]*writeJob{a, b, dup, other})
-	for _, j := range []*writeJob{a, b, dup, other} {
-		if err := <-j.done; err != nil {
+	aJob, a := claimJob(s, now, "11111111", "M-1", "M-2")
+	bJob, b := claimJob(s, now, "22222222", "M-3")
+	dupJob, dup := claimJob(s, now, "11111111", "M-2", "M-4")
+	otherJob, other := claimJob(s, now, "33333333", "M-1") // another customer's ref
+	for _, err := range s.engine.CommitBatch([]*sqliteengine.Job{aJob, bJob, dupJob, otherJob}) {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,17 +110,17 @@ func TestMergedClaimsFallBackWhenOneFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := s.now()
-	a := claimJob(s, now, "11111111", "F-1")
-	bad := claimJob(s, now, "22222222", "F-2", "BOOM")
-	c := claimJob(s, now, "33333333", "F-3")
-	s.committer.commit([]*writeJob{a, bad, c})
-	if err := <-a.done; err != nil || !slices.Equal(wonRefs(a), []string{"F-1"}) {
+	aJob, a := claimJob(s, now, "11111111", "F-1")
+	badJob, _ := claimJob(s, now, "22222222", "F-2", "BOOM")
+	cJob, c := claimJob(s, now, "33333333", "F-3")
+	errs := s.engine.CommitBatch([]*sqliteengine.Job{aJob, badJob, cJob})
+	if err := errs[0]; err != nil || !slices.Equal(wonRefs(a), []string{"F-1"}) {
 		t.Errorf("first job: %v, won %v", err, wonRefs(a))
 	}
-	if err := <-bad.done; err == nil || !strings.Contains(err.Error(), "boom") {
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("failing job: err %v, want boom", err)
 	}
-	if err := <-c.done; err != nil || !slices.Equal(wonRefs(c), []string{"F-3"}) {
+	if err := errs[2]; err != nil || !slices.Equal(wonRefs(c), []string{"F-3"}) {
 		t.Errorf("third job: %v, won %v", err, wonRefs(c))
 	}
 	tr, err := s.Tracked(context.Background(), []string{"F-1", "F-2", "F-3", "BOOM"})
@@ -132,7 +134,7 @@ func TestMergedClaimsFallBackWhenOneFails(t *testing.T) {
 func TestClaimStatementsAreFew(t *testing.T) {
 	s := openTest(t, newClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
 	ctx := context.Background()
-	for n := 1; n <= 2*maxStmts+6; n++ {
+	for n := 1; n <= 262; n++ { // past twice the statements the engine keeps
 		req := ClaimRequest{ResendAfter: time.Hour}
 		for k := range n {
 			req.Offers = append(req.Offers, offer(fmt.Sprintf("S-%d-%d", n, k), fmt.Sprintf("%d", 10000000+n)))
@@ -149,7 +151,7 @@ func TestClaimStatementsAreFew(t *testing.T) {
 	// Three texts (claim, timeline, held-back) per row count, besides
 	// BEGIN, COMMIT and the savepoints.
 	rowStatements := 0
-	for q := range s.committer.stmts {
+	for _, q := range s.engine.Prepared() {
 		if strings.Contains(q, "VALUES") {
 			rowStatements++
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"recauda-bridge/models"
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // TestReofferKeepsReplacedItem: a re-offer whose item changed keeps the item
@@ -119,25 +120,24 @@ func TestMergedSettleLeavesEarlierOffersToSettleAlone(t *testing.T) {
 		t.Fatalf("re-offer: %v %v", c.Refs, err)
 	}
 	earlier := map[string]int{}
-	var jobs []*writeJob
+	var jobs []*sqliteengine.Job
+	var works []*settleWork
 	for i, ref := range []string{"M-1", "M-2"} {
 		d := WebhookDelivery{Body: []byte(`{}`), TransactionID: fmt.Sprint(i), Status: "Aprobada",
 			Amount: decimal.RequireFromString("150000.50"), Currency: "COP", References: []string{ref}}
-		job, _ := s.settleJob(d, func(c ChargeState) Decision {
+		job, work, _ := s.settleJob(d, func(c ChargeState) Decision {
 			earlier[c.RefPayment] = len(c.Earlier)
 			return Decision{Outcome: models.OutcomeFlagged}
 		})
-		job.ctx, job.done = ctx, make(chan error, 1)
-		jobs = append(jobs, job)
+		jobs, works = append(jobs, job), append(works, work)
 	}
-	s.committer.commit(jobs)
-	for _, j := range jobs {
-		if err := <-j.done; err != nil {
+	for _, err := range s.engine.CommitBatch(jobs) {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if jobs[0].settle.merged || !jobs[1].settle.merged {
-		t.Fatalf("merged: M-1 %v, M-2 %v; want M-1 settled alone, M-2 merged", jobs[0].settle.merged, jobs[1].settle.merged)
+	if works[0].merged || !works[1].merged {
+		t.Fatalf("merged: M-1 %v, M-2 %v; want M-1 settled alone, M-2 merged", works[0].merged, works[1].merged)
 	}
 	if earlier["M-1"] != 1 || earlier["M-2"] != 0 {
 		t.Fatalf("earlier offers seen: %v, want M-1 1, M-2 0", earlier)

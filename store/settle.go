@@ -14,6 +14,7 @@ import (
 
 	"recauda-bridge/models"
 	"recauda-bridge/redact"
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // WebhookDelivery is a webhook whose signature was verified, parsed or not.
@@ -116,24 +117,22 @@ type SettleResult struct {
 // parsed or matched is still stored. A (transaction, status) stored before,
 // whatever became of it, is stored again as a duplicate and changes nothing.
 func (s *Store) Settle(ctx context.Context, d WebhookDelivery, decide Decide) (SettleResult, error) {
-	job, result := s.settleJob(d, decide)
+	job, _, result := s.settleJob(d, decide)
 	if err := s.commitJob(ctx, job); err != nil {
 		return SettleResult{}, translate("store: settle", err)
 	}
 	return result(), nil
 }
 
-// settleJob is the write job that settles d, and what it did once run.
-// The SQLite committer may settle it together with the other deliveries of
-// its batch (mergeSettles); otherwise the job's fn does, alone.
-func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() SettleResult) {
+// settleJob is the write job that settles d, its part that the engine may
+// merge (nil when it cannot: no references), and what it did once run.
+// The SQLite engine may settle it together with the other deliveries of
+// its batch (mergeSettles); otherwise the job's Run does, alone.
+func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*sqliteengine.Job, *settleWork, func() SettleResult) {
 	now := s.now()
 	var res SettleResult
 	var work *settleWork
-	if d.ParseError == "" && len(d.References) > 0 {
-		work = &settleWork{d: d, decide: decide, now: now}
-	}
-	job := &writeJob{settle: work, fn: func(tx *gorm.DB) error {
+	alone := func(tx *gorm.DB) error {
 		body, raw := bodyColumns(d.Body)
 		ev := models.WebhookEventRow{
 			ReceivedAt: now, Body: body, BodyHash: PayloadHash(d.Body),
@@ -162,8 +161,13 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*writeJob, func() S
 		}
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
 		return nil
-	}}
-	return job, func() SettleResult {
+	}
+	job := &sqliteengine.Job{Run: alone}
+	if d.ParseError == "" && len(d.References) > 0 {
+		work = &settleWork{d: d, decide: decide, now: now}
+		job = s.settles.Job(work, alone)
+	}
+	return job, work, func() SettleResult {
 		if work != nil && work.merged {
 			return work.res
 		}
@@ -180,14 +184,14 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	if len(d.References) == 0 {
 		return models.OutcomeUnmatched, "the webhook carries no reference", nil
 	}
-	// Hand-written statements: this runs in the committer, one webhook
+	// Hand-written statements: this runs in the engine, one webhook
 	// after another, and gorm's reflection was most of its time.
 	query := `SELECT ` + chargeStateColumns + `, ` + hasEarlierOffers + `, %s FROM charges WHERE ref_payment IN (` + placeholders(len(d.References)) + `)`
 	queryArgs := make([]any, 0, 3+len(d.References))
 	// Whether this transaction and status were stored before, for any
 	// charge or none (an unmatched delivery replayed once its reference is
 	// tracked must not apply). On SQLite it comes in the same statement,
-	// one statement less per webhook: the committer is the only writer. On
+	// one statement less per webhook: the engine is the only writer. On
 	// PostgreSQL it is read after the row lock is held, by a statement of
 	// its own: folded into the locking one, it would read the snapshot
 	// taken before waiting for the lock and miss the event another replica

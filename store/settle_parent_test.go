@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"recauda-bridge/models"
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // settlesParentForTest is decideForTest, mirrored on the charge's parent
@@ -109,15 +110,14 @@ func TestMergedSettleMirrorsOnParent(t *testing.T) {
 	s := openTest(t, newClock(at))
 	claimWithDerived(t, s)
 	deliveries := []WebhookDelivery{delivery("T-1", "Aprobada", "150000.50", "P-1-V1"), delivery("T-2", "Aprobada", "150000.50", "X-1")}
-	jobs := make([]*writeJob, len(deliveries))
+	jobs := make([]*sqliteengine.Job, len(deliveries))
 	read := make([]func() SettleResult, len(deliveries))
 	for i, d := range deliveries {
-		jobs[i], read[i] = s.settleJob(d, settlesParentForTest(d, at))
-		jobs[i].ctx, jobs[i].done = context.Background(), make(chan error, 1)
+		jobs[i], _, read[i] = s.settleJob(d, settlesParentForTest(d, at))
 	}
-	s.committer.commit(jobs)
+	errs := s.engine.CommitBatch(jobs)
 	for i := range jobs {
-		if err := <-jobs[i].done; err != nil {
+		if err := errs[i]; err != nil {
 			t.Fatal(err)
 		}
 		if res := read[i](); res.Outcome != models.OutcomeApplied {

@@ -10,7 +10,7 @@ import (
 )
 
 // settleWork is a parsed delivery with references, in the form the SQLite
-// committer can settle together with the other deliveries of its batch.
+// engine can settle together with the other deliveries of its batch.
 type settleWork struct {
 	d      WebhookDelivery
 	decide Decide
@@ -79,7 +79,23 @@ type settleTarget struct {
 // is another delivery's of works: what Settle's own transaction would write for it,
 // in a few statements for all of them. It marks them merged; the others
 // are left to settle alone, after. On SQLite only (UPDATE ... FROM).
-func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) error {
+func (s *Store) mergeSettles(tx *gorm.DB, works []*settleWork) (left []bool, err error) {
+	if err := s.settleTogether(tx, works); err != nil {
+		for _, w := range works {
+			w.merged = false
+		}
+		return nil, err
+	}
+	left = make([]bool, len(works))
+	for i, w := range works {
+		left[i] = !w.merged
+	}
+	return left, nil
+}
+
+// settleTogether is mergeSettles' work: it marks merged the works it
+// settled.
+func (s *Store) settleTogether(tx *gorm.DB, works []*settleWork) error {
 	type charge struct {
 		ChargeState
 		eventful bool

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"recauda-bridge/models"
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // decideForTest uses every field of a Decision: an approval of the whole
@@ -95,15 +96,14 @@ func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 	settle := func(s *Store, batches [][]int) []SettleResult {
 		results := make([]SettleResult, len(deliveries))
 		for _, batch := range batches {
-			jobs := make([]*writeJob, len(batch))
+			jobs := make([]*sqliteengine.Job, len(batch))
 			read := make([]func() SettleResult, len(batch))
 			for k, i := range batch {
-				jobs[k], read[k] = s.settleJob(deliveries[i], decideForTest(deliveries[i], at))
-				jobs[k].ctx, jobs[k].done = context.Background(), make(chan error, 1)
+				jobs[k], _, read[k] = s.settleJob(deliveries[i], decideForTest(deliveries[i], at))
 			}
-			s.committer.commit(jobs)
+			errs := s.engine.CommitBatch(jobs)
 			for k, i := range batch {
-				if err := <-jobs[k].done; err != nil {
+				if err := errs[k]; err != nil {
 					t.Fatalf("delivery %d: %v", i, err)
 				}
 				results[i] = read[k]()
@@ -149,17 +149,16 @@ func TestMergedSettlesMatchSettlingAlone(t *testing.T) {
 	// The merged run did settle the five, and only them: they were
 	// marked, and their results came from it.
 	s := prepare()
-	jobs := make([]*writeJob, len(deliveries))
+	jobs := make([]*sqliteengine.Job, len(deliveries))
+	works := make([]*settleWork, len(deliveries))
 	for i, d := range deliveries {
-		jobs[i], _ = s.settleJob(d, decideForTest(d, at))
-		jobs[i].ctx, jobs[i].done = context.Background(), make(chan error, 1)
+		jobs[i], works[i], _ = s.settleJob(d, decideForTest(d, at))
 	}
-	s.committer.commit(jobs)
-	for i, j := range jobs {
-		if err := <-j.done; err != nil {
+	for i, err := range s.engine.CommitBatch(jobs) {
+		if err != nil {
 			t.Fatal(err)
 		}
-		if merged := j.settle != nil && j.settle.merged; merged != (i >= 1 && i <= merging) {
+		if merged := works[i] != nil && works[i].merged; merged != (i >= 1 && i <= merging) {
 			t.Errorf("delivery %d (%s): merged %v", i, deliveries[i].TransactionID, merged)
 		}
 	}
@@ -182,19 +181,16 @@ func TestMergedSettleFailureFallsBack(t *testing.T) {
 	refuse := func(ChargeState) Decision {
 		return Decision{Outcome: models.OutcomeApplied, NewStatus: "refused"}
 	}
-	goodJob, goodResult := s.settleJob(good, decideForTest(good, at))
-	badJob, _ := s.settleJob(bad, refuse)
-	for _, j := range []*writeJob{goodJob, badJob} {
-		j.ctx, j.done = context.Background(), make(chan error, 1)
-	}
-	s.committer.commit([]*writeJob{goodJob, badJob})
-	if err := <-goodJob.done; err != nil {
+	goodJob, goodWork, goodResult := s.settleJob(good, decideForTest(good, at))
+	badJob, badWork, _ := s.settleJob(bad, refuse)
+	errs := s.engine.CommitBatch([]*sqliteengine.Job{goodJob, badJob})
+	if err := errs[0]; err != nil {
 		t.Fatalf("the good delivery failed with the bad one: %v", err)
 	}
-	if err := <-badJob.done; err == nil || !strings.Contains(err.Error(), "refused") {
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("bad delivery: err %v, want the trigger's refusal", err)
 	}
-	if goodJob.settle.merged || badJob.settle.merged {
+	if goodWork.merged || badWork.merged {
 		t.Error("a delivery is marked merged after the merged run failed")
 	}
 	if r := goodResult(); r.Outcome != models.OutcomeApplied || r.WritebackID == 0 {

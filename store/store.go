@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +24,8 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"recauda-bridge/store/internal/sqliteengine"
 )
 
 // Errors the store returns, wrapped; match them with errors.Is.
@@ -75,6 +76,9 @@ type Options struct {
 	// another name with a ConnectHook, to make the writer connection
 	// read-only or full while the store runs (faults_test.go).
 	SQLiteDriver string
+	// syncLog, when set, replaces the fsync of SQLite's log: tests make it
+	// fail.
+	syncLog func() error
 }
 
 // Pool sizes when Options.MaxOpenConns is 0.
@@ -91,15 +95,17 @@ type Store struct {
 	write *gorm.DB
 	// read serves queries; on PostgreSQL it is the same pool as write.
 	read *gorm.DB
-	// committer groups SQLite's write transactions; nil on PostgreSQL.
-	committer *committer
-	// writes counts committed write transactions; it invalidates cache.
-	writes atomic.Uint64
-	// cache serves Tracked on SQLite; nil on PostgreSQL, where other
-	// replicas write too.
-	cache *trackedCache
+	// engine groups SQLite's write transactions; nil on PostgreSQL.
+	engine *sqliteengine.Engine
+	// claims and settles are the kinds of write the engine may run
+	// several of at once; nil on PostgreSQL.
+	claims  *sqliteengine.Merge[*claimWork]
+	settles *sqliteengine.Merge[*settleWork]
+	// cache serves Tracked on SQLite until the engine's next write; nil on
+	// PostgreSQL, where other replicas write too.
+	cache *sqliteengine.Cache[map[string]Tracked]
 	// trackedRead reads tracked refs on SQLite; nil on PostgreSQL.
-	trackedRead *trackedRead
+	trackedRead *sqliteengine.SizedRead
 	now         func() time.Time
 	log         *slog.Logger
 }
@@ -140,7 +146,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
 		}
 		s.write, s.read = w, r
-		// Two writer connections: one pinned by the group committer, one for
+		// Two writer connections: one pinned by the write engine, one for
 		// migrations and the rare writes outside it.
 		writer := opts
 		writer.MaxOpenConns, writer.MaxIdleConns = 2, 2
@@ -154,17 +160,17 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
-		s.trackedRead = newTrackedRead(readDB)
+		s.trackedRead = sqliteengine.NewSizedRead(readDB, trackedReadSizes[:], trackedReadText)
 		sqlDB, err := w.DB()
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
-		if s.committer, err = newCommitter(ctx, sqlDB, gcfg, dsn, opts.Logger); err != nil {
+		if s.engine, err = sqliteengine.Open(ctx, sqlDB, gcfg, sqliteengine.Config{Path: dsn, Log: opts.Logger, SyncLog: opts.syncLog}); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", errors.Join(ErrUnavailable, err))
 		}
-		s.committer.mergeClaims = s.runClaims
-		s.committer.mergeSettles = s.mergeSettles
-		s.cache = newTrackedCache()
+		s.claims = sqliteengine.NewMerge(s.mergeClaims)
+		s.settles = sqliteengine.NewMerge(s.mergeSettles)
+		s.cache = sqliteengine.NewCache[map[string]Tracked]()
 	case Postgres:
 		// pgx keeps each connection's statements prepared itself (its
 		// statement cache). GORM's prepared statements on top of it cost,
@@ -195,8 +201,8 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 
 // sqliteDSN sets what every connection needs: WAL so readers never block the
 // writer, a busy timeout, foreign keys, and full sync because an
-// acknowledged webhook must survive a power cut, not just a crash (the group
-// committer's connection syncs the log itself instead: walSyncer).
+// acknowledged webhook must survive a power cut, not just a crash (the write
+// engine's connection syncs the log itself instead: sqliteengine).
 func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 	if busy <= 0 {
 		busy = 5 * time.Second
@@ -219,8 +225,8 @@ func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 }
 
 // timeArg is t as an argument of a statement. On SQLite it is the text
-// mattn/go-sqlite3 would write for it, formatted by the caller: the group
-// committer's one goroutine then only binds text.
+// mattn/go-sqlite3 would write for it, formatted by the caller: the write
+// engine's one goroutine then only binds text.
 func (s *Store) timeArg(t time.Time) any {
 	if s.dialect == SQLite {
 		return t.Format(sqlite3.SQLiteTimestampFormats[0])
@@ -259,9 +265,9 @@ func (s *Store) Dialect() string { return s.dialect }
 
 // Ping checks that the database answers and can still make writes durable.
 func (s *Store) Ping(ctx context.Context) error {
-	if s.committer != nil {
-		if err := s.committer.failure(); err != nil {
-			return err
+	if s.engine != nil {
+		if err := s.engine.Failure(); err != nil {
+			return fmt.Errorf("store: ping: %w", errors.Join(ErrUnavailable, err))
 		}
 	}
 	for _, db := range []*gorm.DB{s.write, s.read} {
@@ -276,14 +282,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// SyncFailed reports whether a sync of SQLite's log failed since the store
+// opened, after which every write is refused until a restart. Always false
+// on PostgreSQL, whose server owns durability.
+func (s *Store) SyncFailed() bool { return s.engine != nil && s.engine.Failure() != nil }
+
 // Close closes every connection.
 func (s *Store) Close() error {
-	if s.committer != nil {
-		s.committer.close()
+	if s.engine != nil {
+		s.engine.Close()
 	}
 	var errs []error
 	if s.trackedRead != nil {
-		errs = append(errs, s.trackedRead.close())
+		errs = append(errs, s.trackedRead.Close())
 	}
 	seen := map[*gorm.DB]bool{}
 	for _, db := range []*gorm.DB{s.read, s.write} {

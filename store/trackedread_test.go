@@ -47,7 +47,7 @@ func TestTrackedReadPadsToPreparedSizes(t *testing.T) {
 			t.Fatalf("%d refs: read %d, want %d", n, len(got), want)
 		}
 	}
-	if prepared := len(s.trackedRead.stmts); prepared > 10 {
+	if prepared := s.trackedRead.Prepared(); prepared > 10 {
 		t.Errorf("%d statements prepared for lists of 2 to 41 refs, want at most 10 (sizes %v)", prepared, trackedReadSizes)
 	}
 

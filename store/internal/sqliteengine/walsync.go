@@ -1,4 +1,4 @@
-package store
+package sqliteengine
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 	"sync"
 )
 
-// walSyncer makes SQLite's commits durable off the committer's goroutine.
-// The committer's connection runs with synchronous=NORMAL, so COMMIT writes
+// walSyncer makes SQLite's commits durable off the engine's goroutine.
+// The engine's connection runs with synchronous=NORMAL, so COMMIT writes
 // the transaction to the write-ahead log without waiting for the disk; the
 // committed batch comes here, and its callers hear of it only after an
-// fsync of the log that began after its COMMIT. Meanwhile the committer
+// fsync of the log that began after its COMMIT. Meanwhile the engine
 // runs the next batch's statements, and one fsync covers every batch
 // committed before it started. An acknowledged write survives a power cut
 // as with synchronous=FULL: SQLite recovers a transaction whose frames,
@@ -43,12 +43,12 @@ type walSyncer struct {
 // committedBatch is a batch whose COMMIT succeeded; errs holds the jobs
 // whose own savepoint failed.
 type committedBatch struct {
-	jobs []*writeJob
+	jobs []*Job
 	errs []error
 }
 
 // walSyncQueue bounds the committed batches waiting for an fsync; past it
-// the committer waits, which slows the writers down to the disk's pace.
+// the engine waits, which slows the writers down to the disk's pace.
 const walSyncQueue = 64
 
 // openWALSyncer switches conn to synchronous=NORMAL and returns the syncer
@@ -91,7 +91,7 @@ func openWALSyncer(ctx context.Context, conn *sql.Conn, dbPath string, log *slog
 }
 
 // syncFile fsyncs the log. SQLite keeps the file while any connection is
-// open, and the committer's always is; if the file were ever replaced, the
+// open, and the engine's always is; if the file were ever replaced, the
 // new one is opened, so that the fsync reaches the file SQLite writes.
 func (w *walSyncer) syncFile() error {
 	onDisk, err := os.Stat(w.path)
@@ -149,17 +149,12 @@ func (w *walSyncer) fail(err error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.failed == nil {
-		w.failed = fmt.Errorf("store: sync of the write-ahead log failed, writes are refused until the server restarts: %w", errors.Join(ErrUnavailable, err))
+		w.failed = fmt.Errorf("store: %w, writes are refused until the server restarts: %w", ErrLogSync, err)
 		w.log.Error("the database's write-ahead log could not be synced to disk: every write is refused and readiness fails until the server is restarted; check the disk",
 			slog.String("file", w.path), slog.Any("error", err))
 	}
 	return w.failed
 }
-
-// SyncFailed reports whether a sync of SQLite's log failed since the store
-// opened, after which every write is refused until a restart. Always false
-// on PostgreSQL, whose server owns durability.
-func (s *Store) SyncFailed() bool { return s.committer != nil && s.committer.failure() != nil }
 
 func (w *walSyncer) failure() error {
 	w.mu.Lock()
@@ -167,7 +162,7 @@ func (w *walSyncer) failure() error {
 	return w.failed
 }
 
-// close answers what is queued and closes the file; the committer has
+// close answers what is queued and closes the file; the engine has
 // stopped sending.
 func (w *walSyncer) close() {
 	close(w.batches)
