@@ -33,6 +33,7 @@ import (
 	"recauda-bridge/erp/guard"
 	"recauda-bridge/handlers"
 	"recauda-bridge/internal/faulttest"
+	"recauda-bridge/models"
 	"recauda-bridge/recauda"
 	"recauda-bridge/server"
 	"recauda-bridge/store"
@@ -57,7 +58,7 @@ func newFaultStack(t *testing.T, src *guard.Source) *faultStack {
 	registerFaultDriver()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "bridge.db")
-	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{BusyTimeout: faultBusyTimeout, SQLiteDriver: faultDriver})
+	st, err := store.Open(ctx, models.DialectSQLite, dbPath, store.Options{BusyTimeout: faultBusyTimeout, SQLiteDriver: faultDriver})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func runImport(t *testing.T, env map[string]string, args ...string) (int, string
 func ledgerOf(t *testing.T, path string) map[string]store.LedgerCharge {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, path, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestImportHundredThousandRows(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, db, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestImportChangesAndRefusals(t *testing.T) {
 	}
 	// B is paid meanwhile; the next file changes both.
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, db, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

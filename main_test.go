@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"recauda-bridge/config"
+	"recauda-bridge/models"
 	"recauda-bridge/store"
 )
 
@@ -292,7 +293,7 @@ func TestRotateSessionSecret(t *testing.T) {
 	}
 	secret := func() []byte {
 		t.Helper()
-		st, err := store.Open(ctx, store.SQLite, db, store.Options{})
+		st, err := store.Open(ctx, models.DialectSQLite, db, store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

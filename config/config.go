@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"recauda-bridge/models"
 )
 
 // Config is everything the server needs, typed.
@@ -106,15 +108,9 @@ type Config struct {
 
 // Database is where the tracking store lives.
 type Database struct {
-	Dialect string // "sqlite" or "postgres"
+	Dialect string // models.DialectSQLite or models.DialectPostgres
 	DSN     string // a file path for sqlite, the URL for postgres
 }
-
-// Dialects the tracking store speaks.
-const (
-	DialectSQLite   = "sqlite"
-	DialectPostgres = "postgres"
-)
 
 // Sources are the ERP_SOURCE names the binary knows.
 var Sources = []string{"demo", "file", "sql", "http", "exec", "odoo", "local"}
@@ -267,17 +263,17 @@ func ParseDatabaseURL(raw string) (Database, error) {
 			}
 			return Database{}, fmt.Errorf("not a valid postgres URL: %s: %s", redactURL(raw), quoted.ReplaceAllString(reason, "…"))
 		}
-		return Database{Dialect: DialectPostgres, DSN: raw}, nil
+		return Database{Dialect: models.DialectPostgres, DSN: raw}, nil
 	case strings.HasPrefix(raw, "sqlite://"):
 		path := strings.TrimPrefix(raw, "sqlite://")
 		if path == "" {
 			return Database{}, errors.New("sqlite:// needs a file path")
 		}
-		return Database{Dialect: DialectSQLite, DSN: path}, nil
+		return Database{Dialect: models.DialectSQLite, DSN: path}, nil
 	case strings.Contains(raw, "://"):
 		return Database{}, fmt.Errorf("unsupported scheme in %q: use a file path, sqlite://path or postgres://", redactURL(raw))
 	default:
-		return Database{Dialect: DialectSQLite, DSN: raw}, nil
+		return Database{Dialect: models.DialectSQLite, DSN: raw}, nil
 	}
 }
 

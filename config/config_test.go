@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"recauda-bridge/models"
 )
 
 func lookupFrom(m map[string]string) Lookup {
@@ -17,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ListenAddr != ":8080" || c.Database.Dialect != DialectSQLite || c.Database.DSN != "recauda.db" ||
+	if c.ListenAddr != ":8080" || c.Database.Dialect != models.DialectSQLite || c.Database.DSN != "recauda.db" ||
 		c.ERPSource != "demo" || c.ERPTimeout != 3*time.Second || c.ResendAfter != 24*time.Hour || c.EmptyStatus != 200 {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -48,7 +50,7 @@ func TestValues(t *testing.T) {
 		}
 	}
 	pg, err := Load(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1/db"}))
-	if err != nil || pg.Database.Dialect != DialectPostgres {
+	if err != nil || pg.Database.Dialect != models.DialectPostgres {
 		t.Fatalf("postgres URL gave %+v, %v", pg.Database, err)
 	}
 }

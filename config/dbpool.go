@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"recauda-bridge/models"
+)
 
 // Pool defaults per dialect. SQLite's writer is always one connection of its
 // own; DB_MAX_OPEN_CONNS bounds its readers. PostgreSQL's pool is shared by
@@ -16,7 +20,7 @@ const (
 // DB_CONN_MAX_LIFETIME into c, with defaults for c.Database's dialect.
 func (r *reader) databasePool(c *Config) {
 	open, lifetime := defaultSQLiteReaders, time.Duration(0)
-	if c.Database.Dialect == DialectPostgres {
+	if c.Database.Dialect == models.DialectPostgres {
 		open, lifetime = defaultPostgresMaxOpen, defaultPostgresLifetime
 	}
 	c.DBMaxOpenConns = r.integer("DB_MAX_OPEN_CONNS", open)
@@ -26,7 +30,7 @@ func (r *reader) databasePool(c *Config) {
 	// On PostgreSQL, migrating holds one connection for its advisory lock
 	// while the steps run on another.
 	least := 1
-	if c.Database.Dialect == DialectPostgres {
+	if c.Database.Dialect == models.DialectPostgres {
 		least = 2
 	}
 	if c.DBMaxOpenConns < least {

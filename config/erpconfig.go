@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"recauda-bridge/erp/sqlsource"
 
 	"recauda-bridge/erp"
+	"recauda-bridge/models"
 )
 
 // ERPFile is the YAML file named by ERP_CONFIG: the settings of the sources
@@ -99,9 +99,6 @@ func (f ERPFile) has(source string) bool {
 	return false
 }
 
-// sqlDrivers are the names erp/sqlsource accepts for Config.Driver.
-var sqlDrivers = []string{"postgres", "postgresql", "pgx", "mysql", "mariadb", "sqlite", "sqlite3", "sqlserver", "mssql"}
-
 // erpSources reads the ERP source settings that Load leaves to this file:
 // ERP_SQL_*, the file named by ERP_CONFIG, ERP_CACHE_TTL and the breaker's,
 // and checks that the source named by ERP_SOURCE has what it needs. The
@@ -157,10 +154,11 @@ func (r *reader) erpSources(c *Config) {
 			}
 		}
 		s.Driver = strings.ToLower(strings.TrimSpace(s.Driver))
+		_, knownDriver := models.SQLDialect(s.Driver)
 		switch {
 		case s.Driver == "":
 			r.fail("ERP_SQL_DRIVER", "is required when ERP_SOURCE=sql (or sql.driver in ERP_CONFIG): one of postgres, mysql, sqlite, sqlserver")
-		case !slices.Contains(sqlDrivers, s.Driver):
+		case !knownDriver:
 			r.fail("ERP_SQL_DRIVER", "unknown driver %q; one of postgres, mysql (also MariaDB), sqlite, sqlserver", s.Driver)
 		}
 		if strings.TrimSpace(s.DSN) == "" {

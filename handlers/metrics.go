@@ -49,8 +49,7 @@ func initSeries(m *metrics.Metrics) {
 	for _, d := range overdueDecisions {
 		m.AddOverdueItems(string(d), 0)
 	}
-	for _, o := range []string{models.OutcomeApplied, models.OutcomeDuplicate, models.OutcomeUnmatched, models.OutcomeUnparseable,
-		models.OutcomeFlagged, models.OutcomeStale, webhookInvalidSignature, webhookRejected, webhookDisabled, webhookError} {
+	for _, o := range append(slices.Clone(models.WebhookOutcomes), webhookInvalidSignature, webhookRejected, webhookDisabled, webhookError) {
 		m.AddWebhooks(o, 0)
 	}
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -19,6 +20,16 @@ const (
 
 // Statuses lists every charge state.
 var Statuses = []string{StatusSent, StatusInProgress, StatusPaid, StatusPartiallyPaid, StatusFailed, StatusReversed, StatusInactive}
+
+// OfferableStatuses are the states in which the debt is still owed and no
+// payment is under way, so the charge may be offered (again): the one list
+// the claim's SQL, the lookup, re-issues, the admin API and the dashboard
+// read.
+var OfferableStatuses = []string{StatusSent, StatusFailed, StatusReversed}
+
+// OfferableStatus reports whether a charge in status may be offered (again)
+// once it is due.
+func OfferableStatus(status string) bool { return slices.Contains(OfferableStatuses, status) }
 
 // ChargeRow is one tracked ref_payment: what was offered, when, and what
 // became of it.

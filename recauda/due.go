@@ -153,11 +153,8 @@ func ChargeOverdue(r models.ChargeRow, today string) bool {
 // charge that cannot be offered in its state (paid, in progress, inactive),
 // whatever time is left in the row.
 func OfferedAgainAt(r models.ChargeRow) *time.Time {
-	switch r.Status {
-	case models.StatusSent, models.StatusFailed, models.StatusReversed:
-		if r.OfferAfter != nil && !r.OfferAfter.IsZero() {
-			return r.OfferAfter
-		}
+	if models.OfferableStatus(r.Status) && r.OfferAfter != nil && !r.OfferAfter.IsZero() {
+		return r.OfferAfter
 	}
 	return nil
 }

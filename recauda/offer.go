@@ -276,15 +276,13 @@ func (s *Service) logHeldBack(ctx context.Context, idNumber string, items []Item
 }
 
 func withheldReason(t store.Tracked) string {
-	switch t.Status {
-	case models.StatusSent, models.StatusFailed, models.StatusReversed:
-		if t.OfferAfter == nil {
-			return "already sent; not offered again until released"
-		}
-		return "already sent; offered again after " + t.OfferAfter.UTC().Format(time.RFC3339)
-	default:
+	if !models.OfferableStatus(t.Status) {
 		return "charge is " + t.Status
 	}
+	if t.OfferAfter == nil {
+		return "already sent; not offered again until released"
+	}
+	return "already sent; offered again after " + t.OfferAfter.UTC().Format(time.RFC3339)
 }
 
 // rules are the lookup's: its validator and clock, webhook URL and

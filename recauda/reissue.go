@@ -43,13 +43,9 @@ func chainOf(derived []store.Tracked, parent string, kind byte) []store.Tracked 
 // past and is still owed with no payment under way: Efipay will accept no
 // payment of that offer any more.
 func offerDied(t store.Tracked, today string) bool {
-	switch t.Status {
-	case models.StatusSent, models.StatusFailed, models.StatusReversed:
-		// A limit date sent passed validation: a real date, which compares
-		// as a string. This runs for every tracked charge of every lookup.
-		return t.LimitDate != "" && t.LimitDate < today
-	}
-	return false
+	// A limit date sent passed validation: a real date, which compares as
+	// a string. This runs for every tracked charge of every lookup.
+	return t.LimitDate != "" && t.LimitDate < today && models.OfferableStatus(t.Status)
 }
 
 // reissues decides what to offer for charges whose offer died unpaid while

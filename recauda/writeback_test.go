@@ -48,7 +48,7 @@ func newWBClock() *wbClock { return &wbClock{t: time.Date(2026, 11, 22, 12, 0, 0
 func wbOpen(t *testing.T, path string, clk *wbClock) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, path, store.Options{Now: clk.now})
+	st, err := store.Open(ctx, models.DialectSQLite, path, store.Options{Now: clk.now})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -31,11 +31,11 @@ import (
 // always, PostgreSQL on the server named by RECAUDA_TEST_POSTGRES_DSN (the
 // text a record may carry is refused there and not on SQLite).
 func eachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	for _, dialect := range []string{store.SQLite, store.Postgres} {
+	for _, dialect := range []string{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := filepath.Join(t.TempDir(), "bridge.db")
-			if dialect == store.Postgres {
+			if dialect == models.DialectPostgres {
 				dsn = storetest.PostgresDSN(t)
 			}
 			st, err := store.Open(ctx, dialect, dsn, store.Options{Now: func() time.Time { return fixedNow }})

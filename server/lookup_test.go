@@ -57,7 +57,7 @@ func newStackWith(t testing.TB, src *erptest.Source, now func() time.Time, erpTi
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "bridge.db")
-	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{Now: now})
+	st, err := store.Open(ctx, models.DialectSQLite, dbPath, store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ func (s *Store) ChargeDetail(ctx context.Context, ref string) (ChargeDetail, err
 // refused with a *StateError. Unknown ref: ErrNotFound.
 func (s *Store) ReleaseCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
 	return s.operate(ctx, ActionRelease, ref, func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error) {
-		if !isOfferable(c.Status) {
+		if !models.OfferableStatus(c.Status) {
 			return false, &StateError{RefPayment: ref, Action: ActionRelease, Status: c.Status}
 		}
 		c.OfferAfter = &now
@@ -197,7 +197,7 @@ func (s *Store) DeactivateCharge(ctx context.Context, ref string) (models.Charge
 		switch {
 		case c.Status == models.StatusInactive:
 			return false, nil
-		case !isOfferable(c.Status):
+		case !models.OfferableStatus(c.Status):
 			return false, &StateError{RefPayment: ref, Action: ActionDeactivate, Status: c.Status}
 		}
 		from := c.Status
@@ -215,7 +215,7 @@ func (s *Store) DeactivateCharge(ctx context.Context, ref string) (models.Charge
 func (s *Store) ActivateCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
 	return s.operate(ctx, ActionActivate, ref, func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error) {
 		switch {
-		case isOfferable(c.Status):
+		case models.OfferableStatus(c.Status):
 			return false, nil
 		case c.Status != models.StatusInactive:
 			return false, &StateError{RefPayment: ref, Action: ActionActivate, Status: c.Status}
@@ -226,7 +226,7 @@ func (s *Store) ActivateCharge(ctx context.Context, ref string) (models.ChargeRo
 			return false, err
 		}
 		to := models.StatusSent
-		if len(before) == 1 && isOfferable(before[0].FromStatus) {
+		if len(before) == 1 && models.OfferableStatus(before[0].FromStatus) {
 			to = before[0].FromStatus
 		}
 		c.Status, c.OfferAfter = to, &now
@@ -243,7 +243,7 @@ func (s *Store) operate(ctx context.Context, action, ref string, change func(tx 
 	var c models.ChargeRow
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("ref_payment = ?", ref)
-		if s.dialect == Postgres {
+		if s.dialect == models.DialectPostgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		if err := q.Take(&c).Error; err != nil {
@@ -265,15 +265,6 @@ func (s *Store) operate(ctx context.Context, action, ref string, change func(tx 
 		return models.ChargeRow{}, translate(op, err)
 	}
 	return c, nil
-}
-
-func isOfferable(status string) bool {
-	for _, s := range offerableStatuses {
-		if status == s {
-			return true
-		}
-	}
-	return false
 }
 
 func chargeEvent(tx *gorm.DB, chargeID int64, kind, from, to, detail string, now time.Time) error {

@@ -23,8 +23,8 @@ func eachBenchStore(b *testing.B, fn func(b *testing.B, s *Store)) {
 		dialect string
 		dsn     func(testing.TB) string
 	}{
-		{SQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "bench.db") }},
-		{Postgres, storetest.PostgresDSN},
+		{models.DialectSQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "bench.db") }},
+		{models.DialectPostgres, storetest.PostgresDSN},
 	}
 	for _, d := range dialects {
 		b.Run(d.dialect, func(b *testing.B) {

@@ -25,10 +25,6 @@ import (
 // parameters, whatever a customer's number of charges.
 const chunk = 500
 
-// offerableStatuses are the states in which the debt is still owed and no
-// payment is under way, so the charge may be offered (again).
-var offerableStatuses = []string{models.StatusSent, models.StatusFailed, models.StatusReversed}
-
 // Tracked is what the store knows of a ref_payment.
 type Tracked struct {
 	RefPayment     string
@@ -47,15 +43,7 @@ type Tracked struct {
 
 // Offerable reports whether the charge may be offered to its customer at now.
 func (t Tracked) Offerable(now time.Time) bool {
-	if t.OfferAfter == nil || t.OfferAfter.After(now) {
-		return false
-	}
-	for _, s := range offerableStatuses {
-		if t.Status == s {
-			return true
-		}
-	}
-	return false
+	return t.OfferAfter != nil && !t.OfferAfter.After(now) && models.OfferableStatus(t.Status)
 }
 
 // Tracked returns what the store knows of refs, keyed by ref_payment; refs
@@ -277,7 +265,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	usual := len(held) == 0 && len(resent) == 0
 	var err error
 	// The one statement writes the timeline without notes.
-	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == Postgres && usual && !work.notes && oneStatement {
+	if _, oneStatement := claimsInOneStatement[len(offers)]; s.dialect == models.DialectPostgres && usual && !work.notes && oneStatement {
 		err = s.claimInOneStatement(ctx, work)
 	} else if usual {
 		err = s.commitJob(ctx, s.claims.Job(work, alone))
@@ -556,7 +544,7 @@ func claimStatement(rows int) string {
 		limit_date = excluded.limit_date,
 		updated_at = excluded.updated_at
 	WHERE charges.id_number = excluded.id_number
-		AND charges.status IN ('sent', 'failed', 'reversed')
+		AND charges.status IN (` + sqlList(models.OfferableStatuses) + `)
 		AND charges.offer_after IS NOT NULL
 		AND charges.offer_after <= excluded.last_sent_at
 	RETURNING id, ref_payment, send_count, id_number`
@@ -605,6 +593,16 @@ func (s *Store) recordSends(tx *gorm.DB, events []sendEvent) error {
 		events = events[size:]
 	}
 	return nil
+}
+
+// sqlList is values as a list of SQL string literals, for the constants
+// (states, kinds) a hand-written statement names: 'a', 'b'.
+func sqlList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // placeholders is "?, ?, ..." n times.

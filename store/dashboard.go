@@ -57,8 +57,8 @@ type Overview struct {
 // rounds fractional seconds to milliseconds first, so an event in the last
 // half millisecond of a day counts on the next one.
 var dayExpr = map[string]string{
-	SQLite:   `date(created_at, '-5 hours')`,
-	Postgres: `to_char((created_at AT TIME ZONE 'UTC') - INTERVAL '5 hours', 'YYYY-MM-DD')`,
+	models.DialectSQLite:   `date(created_at, '-5 hours')`,
+	models.DialectPostgres: `to_char((created_at AT TIME ZONE 'UTC') - INTERVAL '5 hours', 'YYYY-MM-DD')`,
 }
 
 // DashboardOverview reads the overview in one read transaction, so that its

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"recauda-bridge/models"
 	"recauda-bridge/store/internal/sqliteengine"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestCloseCheckpointsWAL(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "bridge.db")
-	st, err := Open(ctx, SQLite, path, Options{})
+	st, err := Open(ctx, models.DialectSQLite, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

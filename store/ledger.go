@@ -428,7 +428,7 @@ func (s *Store) CancelLedgerCharge(ctx context.Context, ref string) (LedgerCharg
 // has one writer).
 func (s *Store) lockLedger(tx *gorm.DB, ref string) (models.LedgerChargeRow, error) {
 	q := tx.Where("ref_payment = ?", ref)
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var r models.LedgerChargeRow
@@ -467,7 +467,7 @@ func (s *Store) UpsertLedger(ctx context.Context, charges []erp.Charge, opts Led
 		}
 		q := tx.Model(&models.LedgerChargeRow{}).Select("ref_payment", "id_number", "status", "content_hash").
 			Where("ref_payment IN ?", refs)
-		if s.dialect == Postgres {
+		if s.dialect == models.DialectPostgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		var existing []ledgerState

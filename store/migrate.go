@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"recauda-bridge/models"
 )
 
 // migration is one versioned schema step, with its SQL per dialect where
@@ -488,7 +490,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // replicas starting together from racing.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	db := s.write.WithContext(ctx)
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		conn, err := db.DB()
 		if err != nil {
 			return nil, translate("store: migrate", err)
@@ -516,7 +518,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			continue
 		}
 		steps := m.sqlite
-		if s.dialect == Postgres {
+		if s.dialect == models.DialectPostgres {
 			steps = m.postgres
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
+
+	"recauda-bridge/models"
 )
 
 // A re-offer whose item differs from the one sent before keeps that one in
@@ -28,7 +30,7 @@ func (s *Store) offeredBefore(tx *gorm.DB, refs []string) (map[string]offered, e
 	for _, size := range statementSizes(len(refs)) {
 		query := `SELECT ref_payment, id, send_count, amount, payload, payload_hash FROM charges WHERE ref_payment IN (` +
 			placeholders(size) + `)`
-		if s.dialect == Postgres {
+		if s.dialect == models.DialectPostgres {
 			query += ` ORDER BY ref_payment FOR UPDATE`
 		}
 		args := make([]any, size)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"recauda-bridge/models"
 )
 
 // TestSessionSecret: created once, random, the same after a restart and
@@ -53,7 +55,7 @@ func TestSessionSecret(t *testing.T) {
 		if err != nil || len(rotated) != 32 || bytes.Equal(rotated, first) {
 			t.Fatalf("after a rotation = %x, %v; want a new 32-byte secret", rotated, err)
 		}
-		if db.name != Postgres {
+		if db.name != models.DialectPostgres {
 			return
 		}
 		// Another replica on the same database sees the rotated secret.

@@ -197,7 +197,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 	// taken before waiting for the lock and miss the event another replica
 	// committed meanwhile.
 	seenCheck := `EXISTS (SELECT 1 FROM webhook_events e WHERE e.transaction_id = ? AND e.status = ? AND e.outcome <> ?)`
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		// Two replicas applying events of one charge take turns.
 		query = fmt.Sprintf(query, "false") + " FOR UPDATE"
 	} else {
@@ -249,7 +249,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 		}
 	}
 
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		if err := s.txScan(tx, []any{&seen}, `SELECT `+seenCheck,
 			d.TransactionID, d.Status, models.OutcomeDuplicate); err != nil {
 			return "", "", err
@@ -304,7 +304,7 @@ func (s *Store) settleEvent(tx *gorm.DB, d WebhookDelivery, decide Decide, now t
 // On PostgreSQL the parent is locked after c, the order every settle takes.
 func (s *Store) settleParent(tx *gorm.DB, c ChargeState, d WebhookDelivery, dec Decision, now time.Time) error {
 	query := `SELECT id, status FROM charges WHERE ref_payment = ?`
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		query += " FOR UPDATE"
 	}
 	var id int64

@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"recauda-bridge/models"
 	"recauda-bridge/store/internal/sqliteengine"
 )
 
@@ -42,12 +43,6 @@ var (
 	// ErrSchemaNewer means a newer binary migrated the database: this one
 	// refuses to run on a schema it does not know.
 	ErrSchemaNewer = errors.New("store: schema is newer than this binary")
-)
-
-// Dialects the store speaks.
-const (
-	SQLite   = "sqlite"
-	Postgres = "postgres"
 )
 
 // Options tune the store.
@@ -120,11 +115,11 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 	}
 	if opts.MaxOpenConns <= 0 {
 		opts.MaxOpenConns = DefaultSQLiteReaders
-		if dialect == Postgres {
+		if dialect == models.DialectPostgres {
 			opts.MaxOpenConns = DefaultPostgresMaxOpen
 		}
 	}
-	if dialect == Postgres && opts.MaxOpenConns < 2 {
+	if dialect == models.DialectPostgres && opts.MaxOpenConns < 2 {
 		return nil, fmt.Errorf("store: postgres needs at least 2 connections (Migrate holds one for its lock), got %d", opts.MaxOpenConns)
 	}
 	s := &Store{dialect: dialect, now: func() time.Time { return opts.Now().UTC().Truncate(time.Microsecond) }, log: opts.Logger}
@@ -136,7 +131,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		TranslateError:         true,
 	}
 	switch dialect {
-	case SQLite:
+	case models.DialectSQLite:
 		w, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: opts.SQLiteDriver, DSN: sqliteDSN(dsn, false, opts.BusyTimeout)}), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, errors.Join(ErrUnavailable, err))
@@ -171,7 +166,7 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*Store, error
 		s.claims = sqliteengine.NewMerge(s.mergeClaims)
 		s.settles = sqliteengine.NewMerge(s.mergeSettles)
 		s.cache = sqliteengine.NewCache[map[string]Tracked]()
-	case Postgres:
+	case models.DialectPostgres:
 		// pgx keeps each connection's statements prepared itself (its
 		// statement cache). GORM's prepared statements on top of it cost,
 		// inside a transaction, a prepare before each statement and a
@@ -228,7 +223,7 @@ func sqliteDSN(path string, readOnly bool, busy time.Duration) string {
 // mattn/go-sqlite3 would write for it, formatted by the caller: the write
 // engine's one goroutine then only binds text.
 func (s *Store) timeArg(t time.Time) any {
-	if s.dialect == SQLite {
+	if s.dialect == models.DialectSQLite {
 		return t.Format(sqlite3.SQLiteTimestampFormats[0])
 	}
 	return t

@@ -39,8 +39,8 @@ type testDB struct {
 // PostgreSQL in a schema of its own on the server named by
 // RECAUDA_TEST_POSTGRES_DSN (skipped without it outside CI, failed in CI).
 var testDBs = []testDB{
-	{name: SQLite, dsn: func(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") }},
-	{name: Postgres, dsn: func(t *testing.T) string { return storetest.PostgresDSN(t) }},
+	{name: models.DialectSQLite, dsn: func(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") }},
+	{name: models.DialectPostgres, dsn: func(t *testing.T) string { return storetest.PostgresDSN(t) }},
 }
 
 // eachDialect runs fn once per dialect, as a subtest named after it.
@@ -411,7 +411,7 @@ func TestTimesReadBackInUTC(t *testing.T) {
 }
 
 func TestPostgresPoolNeedsTwoConnections(t *testing.T) {
-	_, err := Open(context.Background(), Postgres, "postgres://127.0.0.1:1/none", Options{MaxOpenConns: 1})
+	_, err := Open(context.Background(), models.DialectPostgres, "postgres://127.0.0.1:1/none", Options{MaxOpenConns: 1})
 	if err == nil || !strings.Contains(err.Error(), "at least 2") {
 		t.Fatalf("got %v, want an error asking for at least 2 connections", err)
 	}

@@ -85,7 +85,7 @@ func (s *Store) LeaseWriteback(ctx context.Context, leaseFor time.Duration) (Wri
 	var row models.WritebackRow
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where(isDue, models.WritebackPending, now, now).Order("next_attempt_at, id")
-		if s.dialect == Postgres {
+		if s.dialect == models.DialectPostgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
 		if err := q.Take(&row).Error; err != nil {
@@ -403,7 +403,7 @@ func (s *Store) WritebacksNeedingOperator(ctx context.Context) (int64, error) {
 // the transaction ends, so a state check and the update after it cannot race.
 func (s *Store) lockWriteback(tx *gorm.DB, id int64) (models.WritebackRow, error) {
 	q := tx.Where("id = ?", id)
-	if s.dialect == Postgres {
+	if s.dialect == models.DialectPostgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var row models.WritebackRow

@@ -87,7 +87,7 @@ func TestErrorsMapToERPSentinels(t *testing.T) {
 func TestLedgerLoop(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC) }
-	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "ledger.db"), store.Options{Now: now})
+	st, err := store.Open(ctx, models.DialectSQLite, filepath.Join(t.TempDir(), "ledger.db"), store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"recauda-bridge/models"
 )
 
 // Config says which database to ask and how. The zero values of the pool
@@ -122,29 +124,30 @@ type dialect struct {
 }
 
 func dialectFor(driver string) (dialect, bool) {
-	switch strings.ToLower(strings.TrimSpace(driver)) {
-	case "postgres", "postgresql", "pgx":
+	name, _ := models.SQLDialect(strings.ToLower(strings.TrimSpace(driver)))
+	switch name {
+	case models.DialectPostgres:
 		return dialect{
-			name: "postgres", driverName: "pgx",
+			name: name, driverName: "pgx",
 			numbered: true, placeholderPrefix: "$",
 			escapeStrings: true, dollarQuotes: true, nestedComments: true,
 			probeWrap: true, readOnlyTx: true,
 		}, true
-	case "mysql", "mariadb":
+	case models.DialectMySQL:
 		return dialect{
-			name: "mysql", driverName: "mysql",
+			name: name, driverName: "mysql",
 			backslashEscapes: true, doubleQuotedStrings: true, backticks: true,
 			hashComments: true, dashCommentNeedsSpace: true, questionMarks: true,
 			probeWrap: true, readOnlyTx: true,
 		}, true
-	case "sqlite", "sqlite3":
+	case models.DialectSQLite:
 		return dialect{
-			name: "sqlite", driverName: "sqlite3",
+			name: name, driverName: "sqlite3",
 			backticks: true, brackets: true, questionMarks: true,
 		}, true
-	case "sqlserver", "mssql":
+	case models.DialectSQLServer:
 		return dialect{
-			name: "sqlserver", driverName: "sqlserver",
+			name: name, driverName: "sqlserver",
 			numbered: true, placeholderPrefix: "@p",
 			brackets: true, nestedComments: true, atParams: true,
 		}, true

@@ -399,12 +399,12 @@ func newChargeView(tr translator, d recauda.ChargeDetail, today string) chargeVi
 	action := func(name string) actionView {
 		return actionView{Name: name, Label: tr.T(name), Help: tr.T(name + "_help"), URL: chargeURL(r.RefPayment) + "/" + name}
 	}
-	switch r.Status {
-	case models.StatusSent, models.StatusFailed, models.StatusReversed:
+	switch s := r.Status; {
+	case models.OfferableStatus(s):
 		v.Actions = []actionView{action("release"), action("deactivate")}
-	case models.StatusInactive:
+	case s == models.StatusInactive:
 		v.Actions = []actionView{action("activate")}
-	case models.StatusPaid, models.StatusPartiallyPaid:
+	case s == models.StatusPaid, s == models.StatusPartiallyPaid:
 		v.ReceiptURL = chargeURL(r.RefPayment) + "/receipt"
 	}
 	for _, ev := range d.Events {

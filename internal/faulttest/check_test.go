@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"recauda-bridge/models"
 	"recauda-bridge/store"
 )
 
@@ -40,7 +41,7 @@ func TestCheckDBFindsHalfWrittenTransactions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "bridge.db")
-			st, err := store.Open(ctx, store.SQLite, path, store.Options{})
+			st, err := store.Open(ctx, models.DialectSQLite, path, store.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
