@@ -1,6 +1,7 @@
 package recauda
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -30,9 +31,12 @@ var eventStatuses = map[efipay.Outcome]string{
 	efipay.OutcomeFailed:     "Rechazada",
 }
 
-// TestDecide is the whole state machine: every charge state against every
-// event outcome, from the transaction the charge knows and from another.
-// A charge that was only sent knows no transaction.
+// TestDecide is the whole state machine as a table: every charge state
+// against every event outcome, from the transaction the charge knows and
+// from another (a charge that was only sent knows no transaction), with
+// everything the decision says: outcome, detail, next state, paid amount
+// and time, transaction, whether the debt is offered again, and the
+// write-back it queues, with a source that records payments and without.
 func TestDecide(t *testing.T) {
 	const (
 		same  = true
@@ -40,17 +44,24 @@ func TestDecide(t *testing.T) {
 	)
 	type want struct {
 		outcome   string
+		detail    string
 		status    string // "" leaves the status
 		offerNow  bool
-		writeback bool
+		writeback string // the job's kind; "": none
 	}
 	var (
-		paid       = want{models.OutcomeApplied, models.StatusPaid, false, true}
-		inProgress = want{models.OutcomeApplied, models.StatusInProgress, false, false}
-		failed     = want{models.OutcomeApplied, models.StatusFailed, true, false}
-		reversed   = want{models.OutcomeApplied, models.StatusReversed, true, true}
-		stale      = want{outcome: models.OutcomeStale}
-		flagged    = want{outcome: models.OutcomeFlagged}
+		paid       = want{outcome: models.OutcomeApplied, status: models.StatusPaid, writeback: models.WritebackPayment}
+		inProgress = want{outcome: models.OutcomeApplied, status: models.StatusInProgress}
+		failed     = want{outcome: models.OutcomeApplied, detail: "attempt failed (Rechazada); the debt is still owed",
+			status: models.StatusFailed, offerNow: true}
+		reversed = want{outcome: models.OutcomeApplied, detail: "payment reversed; the debt is owed again",
+			status: models.StatusReversed, offerNow: true, writeback: models.WritebackReversal}
+		stale   = func(detail string) want { return want{outcome: models.OutcomeStale, detail: detail} }
+		flagged = func(detail string) want { return want{outcome: models.OutcomeFlagged, detail: detail} }
+
+		doublePayment   = flagged("a second approved payment (transaction 1002) for a charge already paid by transaction 1001: possible double payment")
+		foreignReversal = flagged("reversal of a transaction that did not pay this charge")
+		inactive        = stale("charge is inactive")
 	)
 	tests := []struct {
 		state   string
@@ -60,69 +71,69 @@ func TestDecide(t *testing.T) {
 	}{
 		{models.StatusSent, other, efipay.OutcomeApproved, paid},
 		{models.StatusSent, other, efipay.OutcomeInProgress, inProgress},
-		{models.StatusSent, other, efipay.OutcomeReversed, flagged},
+		{models.StatusSent, other, efipay.OutcomeReversed, foreignReversal},
 		{models.StatusSent, other, efipay.OutcomeFailed, failed},
 
 		{models.StatusInProgress, same, efipay.OutcomeApproved, paid},
 		{models.StatusInProgress, same, efipay.OutcomeInProgress, inProgress},
-		{models.StatusInProgress, same, efipay.OutcomeReversed, flagged},
+		{models.StatusInProgress, same, efipay.OutcomeReversed, foreignReversal},
 		{models.StatusInProgress, same, efipay.OutcomeFailed, failed},
 		{models.StatusInProgress, other, efipay.OutcomeApproved, paid},
 		{models.StatusInProgress, other, efipay.OutcomeInProgress, inProgress},
-		{models.StatusInProgress, other, efipay.OutcomeReversed, flagged},
+		{models.StatusInProgress, other, efipay.OutcomeReversed, foreignReversal},
 		// An older attempt failing while a newer one is in progress.
-		{models.StatusInProgress, other, efipay.OutcomeFailed, stale},
+		{models.StatusInProgress, other, efipay.OutcomeFailed, stale("an older attempt failed; transaction 1001 is still in progress")},
 
-		{models.StatusPaid, same, efipay.OutcomeApproved, stale},
-		{models.StatusPaid, same, efipay.OutcomeInProgress, stale},
+		{models.StatusPaid, same, efipay.OutcomeApproved, stale("transaction already applied")},
+		{models.StatusPaid, same, efipay.OutcomeInProgress, stale("charge already paid")},
 		{models.StatusPaid, same, efipay.OutcomeReversed, reversed},
-		{models.StatusPaid, same, efipay.OutcomeFailed, stale},
-		{models.StatusPaid, other, efipay.OutcomeApproved, flagged},
-		{models.StatusPaid, other, efipay.OutcomeInProgress, stale},
-		{models.StatusPaid, other, efipay.OutcomeReversed, flagged},
-		{models.StatusPaid, other, efipay.OutcomeFailed, stale},
+		{models.StatusPaid, same, efipay.OutcomeFailed, stale("transaction already approved")},
+		{models.StatusPaid, other, efipay.OutcomeApproved, doublePayment},
+		{models.StatusPaid, other, efipay.OutcomeInProgress, stale("charge already paid")},
+		{models.StatusPaid, other, efipay.OutcomeReversed, foreignReversal},
+		{models.StatusPaid, other, efipay.OutcomeFailed, stale("another attempt failed; the charge is already paid")},
 
-		{models.StatusPartiallyPaid, same, efipay.OutcomeApproved, stale},
-		{models.StatusPartiallyPaid, same, efipay.OutcomeInProgress, stale},
+		{models.StatusPartiallyPaid, same, efipay.OutcomeApproved, stale("transaction already applied")},
+		{models.StatusPartiallyPaid, same, efipay.OutcomeInProgress, stale("charge already paid")},
 		{models.StatusPartiallyPaid, same, efipay.OutcomeReversed, reversed},
-		{models.StatusPartiallyPaid, same, efipay.OutcomeFailed, stale},
-		{models.StatusPartiallyPaid, other, efipay.OutcomeApproved, flagged},
-		{models.StatusPartiallyPaid, other, efipay.OutcomeInProgress, stale},
-		{models.StatusPartiallyPaid, other, efipay.OutcomeReversed, flagged},
-		{models.StatusPartiallyPaid, other, efipay.OutcomeFailed, stale},
+		{models.StatusPartiallyPaid, same, efipay.OutcomeFailed, stale("transaction already approved")},
+		{models.StatusPartiallyPaid, other, efipay.OutcomeApproved, doublePayment},
+		{models.StatusPartiallyPaid, other, efipay.OutcomeInProgress, stale("charge already paid")},
+		{models.StatusPartiallyPaid, other, efipay.OutcomeReversed, foreignReversal},
+		{models.StatusPartiallyPaid, other, efipay.OutcomeFailed, stale("another attempt failed; the charge is already paid")},
 
 		{models.StatusFailed, same, efipay.OutcomeApproved, paid},
-		{models.StatusFailed, same, efipay.OutcomeInProgress, stale},
-		{models.StatusFailed, same, efipay.OutcomeReversed, flagged},
+		{models.StatusFailed, same, efipay.OutcomeInProgress, stale("transaction already ended as failed")},
+		{models.StatusFailed, same, efipay.OutcomeReversed, foreignReversal},
 		{models.StatusFailed, same, efipay.OutcomeFailed, failed},
 		{models.StatusFailed, other, efipay.OutcomeApproved, paid},
 		{models.StatusFailed, other, efipay.OutcomeInProgress, inProgress},
-		{models.StatusFailed, other, efipay.OutcomeReversed, flagged},
+		{models.StatusFailed, other, efipay.OutcomeReversed, foreignReversal},
 		{models.StatusFailed, other, efipay.OutcomeFailed, failed},
 
-		{models.StatusReversed, same, efipay.OutcomeApproved, stale},
-		{models.StatusReversed, same, efipay.OutcomeInProgress, stale},
-		{models.StatusReversed, same, efipay.OutcomeReversed, stale},
-		{models.StatusReversed, same, efipay.OutcomeFailed, stale},
+		{models.StatusReversed, same, efipay.OutcomeApproved, stale("transaction was reversed")},
+		{models.StatusReversed, same, efipay.OutcomeInProgress, stale("transaction already ended as reversed")},
+		{models.StatusReversed, same, efipay.OutcomeReversed, stale("already reversed")},
+		{models.StatusReversed, same, efipay.OutcomeFailed, stale("transaction already reversed")},
 		{models.StatusReversed, other, efipay.OutcomeApproved, paid},
 		{models.StatusReversed, other, efipay.OutcomeInProgress, inProgress},
-		{models.StatusReversed, other, efipay.OutcomeReversed, flagged},
+		{models.StatusReversed, other, efipay.OutcomeReversed, foreignReversal},
 		{models.StatusReversed, other, efipay.OutcomeFailed, failed},
 
 		{models.StatusInactive, same, efipay.OutcomeApproved, paid},
-		{models.StatusInactive, same, efipay.OutcomeInProgress, stale},
-		{models.StatusInactive, same, efipay.OutcomeReversed, flagged},
-		{models.StatusInactive, same, efipay.OutcomeFailed, stale},
+		{models.StatusInactive, same, efipay.OutcomeInProgress, inactive},
+		{models.StatusInactive, same, efipay.OutcomeReversed, foreignReversal},
+		{models.StatusInactive, same, efipay.OutcomeFailed, inactive},
 		{models.StatusInactive, other, efipay.OutcomeApproved, paid},
-		{models.StatusInactive, other, efipay.OutcomeInProgress, stale},
-		{models.StatusInactive, other, efipay.OutcomeReversed, flagged},
-		{models.StatusInactive, other, efipay.OutcomeFailed, stale},
+		{models.StatusInactive, other, efipay.OutcomeInProgress, inactive},
+		{models.StatusInactive, other, efipay.OutcomeReversed, foreignReversal},
+		{models.StatusInactive, other, efipay.OutcomeFailed, inactive},
 	}
 
-	// Every pair is in the table.
-	covered := map[string]bool{}
+	// Every pair is in the table, once.
+	covered := map[string]int{}
 	for _, tt := range tests {
-		covered[fmt.Sprint(tt.state, tt.sameTx, tt.outcome)] = true
+		covered[fmt.Sprint(tt.state, tt.sameTx, tt.outcome)]++
 	}
 	for _, state := range chargeStates {
 		for outcome := range eventStatuses {
@@ -130,61 +141,105 @@ func TestDecide(t *testing.T) {
 				if state == models.StatusSent && sameTx {
 					continue
 				}
-				if !covered[fmt.Sprint(state, sameTx, outcome)] {
-					t.Errorf("no case for a %s charge, %s event, same transaction %v", state, outcome, sameTx)
+				if n := covered[fmt.Sprint(state, sameTx, outcome)]; n != 1 {
+					t.Errorf("a %s charge, %s event, same transaction %v: got %d cases, want 1", state, outcome, sameTx, n)
 				}
 			}
 		}
 	}
 
 	now := time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)
-	s := &Service{canRecord: true, validator: validation.New(func() time.Time { return now }), log: slog.New(slog.DiscardHandler)}
-	for _, tt := range tests {
-		tx := "other"
-		if tt.sameTx {
-			tx = "same"
-		}
-		t.Run(tt.state+"/"+string(tt.outcome)+"/"+tx, func(t *testing.T) {
-			c := store.ChargeState{ID: 1, RefPayment: "FAC-1", IDNumber: "1032456789", Status: tt.state,
-				Amount: decimal.RequireFromString("20000"), Currency: "COP"}
-			if tt.state != models.StatusSent {
-				c.TransactionID = "1001"
-			}
-			if tt.state == models.StatusPaid || tt.state == models.StatusPartiallyPaid {
-				c.PaidAmount = c.Amount
-			}
-			ev := &efipay.Event{TransactionID: "1002", Status: eventStatuses[tt.outcome], Outcome: tt.outcome,
-				Amount: decimal.RequireFromString("20000"), Currency: "COP", Production: true}
+	approvedAt := time.Date(2026, 12, 6, 14, 58, 0, 0, time.UTC)
+	for _, canRecord := range []bool{true, false} {
+		s := &Service{canRecord: canRecord, validator: validation.New(func() time.Time { return now }), log: slog.New(slog.DiscardHandler)}
+		for _, tt := range tests {
+			tx := "other"
 			if tt.sameTx {
-				ev.TransactionID = "1001"
+				tx = "same"
 			}
-			d := s.decide(c, ev, now)
-			if d.Detail != "" && ReadDecision(d.Detail).Code == "" {
-				t.Errorf("detail %q is in no form ReadDecision knows", d.Detail)
-			}
-			if d.Outcome != tt.want.outcome {
-				t.Errorf("outcome: got %q (%s), want %q", d.Outcome, d.Detail, tt.want.outcome)
-			}
-			if d.NewStatus != tt.want.status {
-				t.Errorf("new status: got %q, want %q", d.NewStatus, tt.want.status)
-			}
-			if d.OfferNow != tt.want.offerNow {
-				t.Errorf("offer now: got %v, want %v", d.OfferNow, tt.want.offerNow)
-			}
-			if got := d.Writeback != nil; got != tt.want.writeback {
-				t.Errorf("write-back: got %v, want %v", got, tt.want.writeback)
-			}
-			if d.Writeback != nil && (d.WritebackKind == models.WritebackReversal) != (tt.want.status == models.StatusReversed) {
-				t.Errorf("write-back kind: got %q for a %s charge", d.WritebackKind, tt.want.status)
-			}
-			wantTx := ""
-			if d.Outcome == models.OutcomeApplied {
-				wantTx = ev.TransactionID
-			}
-			if d.TransactionID != wantTx {
-				t.Errorf("transaction: got %q, want %q", d.TransactionID, wantTx)
-			}
-		})
+			t.Run(fmt.Sprintf("%s/%s/%s/records %v", tt.state, tt.outcome, tx, canRecord), func(t *testing.T) {
+				c := store.ChargeState{ID: 1, RefPayment: "FAC-1", IDNumber: "1032456789", Status: tt.state,
+					Amount: decimal.RequireFromString("20000"), Currency: "COP"}
+				if tt.state != models.StatusSent {
+					c.TransactionID = "1001"
+				}
+				if tt.state == models.StatusPaid || tt.state == models.StatusPartiallyPaid {
+					c.PaidAmount = c.Amount
+				}
+				ev := &efipay.Event{TransactionID: "1002", Status: eventStatuses[tt.outcome], Outcome: tt.outcome,
+					Amount: decimal.RequireFromString("20000"), Currency: "COP", Production: true}
+				if tt.outcome == efipay.OutcomeApproved {
+					ev.ApprovedAt = approvedAt
+				}
+				if tt.sameTx {
+					ev.TransactionID = "1001"
+				}
+				d := s.decide(c, ev, now)
+				if d.Detail != "" && ReadDecision(d.Detail).Code == "" {
+					t.Errorf("detail %q is in no form ReadDecision knows", d.Detail)
+				}
+				if d.Outcome != tt.want.outcome || d.Detail != tt.want.detail {
+					t.Errorf("outcome: got %q (%q), want %q (%q)", d.Outcome, d.Detail, tt.want.outcome, tt.want.detail)
+				}
+				if d.NewStatus != tt.want.status {
+					t.Errorf("new status: got %q, want %q", d.NewStatus, tt.want.status)
+				}
+				if d.OfferNow != tt.want.offerNow {
+					t.Errorf("offer now: got %v, want %v", d.OfferNow, tt.want.offerNow)
+				}
+				wantWriteback := tt.want.writeback
+				if !canRecord {
+					wantWriteback = ""
+				}
+				gotWriteback := ""
+				if d.Writeback != nil {
+					gotWriteback = cmp.Or(d.WritebackKind, models.WritebackPayment)
+				}
+				if gotWriteback != wantWriteback {
+					t.Errorf("write-back: got %q, want %q", gotWriteback, wantWriteback)
+				}
+				wantTx := ""
+				if d.Outcome == models.OutcomeApplied {
+					wantTx = ev.TransactionID
+				}
+				if d.TransactionID != wantTx {
+					t.Errorf("transaction: got %q, want %q", d.TransactionID, wantTx)
+				}
+				// A payment records what was paid and when Efipay approved
+				// it; its reversal zeroes the paid amount; nothing else
+				// touches either.
+				var wantPaid string
+				var wantPaidAt *time.Time
+				switch tt.want.status {
+				case models.StatusPaid:
+					wantPaid, wantPaidAt = "20000", &approvedAt
+				case models.StatusReversed:
+					wantPaid = "0"
+				}
+				gotPaid := ""
+				if d.PaidAmount != nil {
+					gotPaid = d.PaidAmount.String()
+				}
+				if gotPaid != wantPaid {
+					t.Errorf("paid amount: got %q, want %q", gotPaid, wantPaid)
+				}
+				if (d.PaidAt == nil) != (wantPaidAt == nil) || (d.PaidAt != nil && !d.PaidAt.Equal(*wantPaidAt)) {
+					t.Errorf("paid at: got %v, want %v", d.PaidAt, wantPaidAt)
+				}
+			})
+		}
+	}
+}
+
+// An approval without approved_at is paid at the time the webhook is
+// settled.
+func TestDecidePaidAtWithoutApprovalTime(t *testing.T) {
+	now := time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)
+	s := &Service{canRecord: true, validator: validation.New(func() time.Time { return now }), log: slog.New(slog.DiscardHandler)}
+	c := store.ChargeState{ID: 1, RefPayment: "FAC-1", Status: models.StatusSent, Amount: decimal.RequireFromString("20000"), Currency: "COP"}
+	ev := &efipay.Event{TransactionID: "1", Status: "Aprobada", Outcome: efipay.OutcomeApproved, Amount: c.Amount, Currency: "COP", Production: true}
+	if d := s.decide(c, ev, now); d.PaidAt == nil || !d.PaidAt.Equal(now) {
+		t.Fatalf("paid at: got %v, want %v", d.PaidAt, now)
 	}
 }
 
