@@ -17,12 +17,6 @@ import (
 	"recauda-bridge/validation"
 )
 
-// chargeStates are every status a charge can have.
-var chargeStates = []string{
-	models.StatusSent, models.StatusInProgress, models.StatusPaid, models.StatusPartiallyPaid,
-	models.StatusFailed, models.StatusReversed, models.StatusInactive,
-}
-
 // eventStatuses are an Efipay status of each outcome.
 var eventStatuses = map[efipay.Outcome]string{
 	efipay.OutcomeApproved:   "Aprobada",
@@ -135,7 +129,7 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		covered[fmt.Sprint(tt.state, tt.sameTx, tt.outcome)]++
 	}
-	for _, state := range chargeStates {
+	for _, state := range models.Statuses {
 		for outcome := range eventStatuses {
 			for _, sameTx := range []bool{same, other} {
 				if state == models.StatusSent && sameTx {
