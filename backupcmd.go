@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"recauda-bridge/config"
+	"recauda-bridge/models"
 	"recauda-bridge/store"
 )
 
@@ -20,7 +21,7 @@ func backup(ctx context.Context, env config.Lookup, dest string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	if cfg.Database.Dialect != store.SQLite {
+	if cfg.Database.Dialect != models.DialectSQLite {
 		return &exitError{code: 1, err: fmt.Errorf("DATABASE_URL is %s: %w (the tables that matter are listed in README.md, Running in production)",
 			cfg.Database.Dialect, store.ErrBackupUnsupported)}
 	}

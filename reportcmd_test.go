@@ -43,7 +43,7 @@ func TestReportCommand(t *testing.T) {
 	if err := run(ctx, []string{"migrate"}, envOf(base), &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, store.SQLite, db, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"recauda-bridge/models"
 )
 
 // ErrBackupUnsupported means Backup was asked of a PostgreSQL store, which
@@ -40,7 +42,7 @@ type BackupReport struct {
 // so a file at dest is always a complete, checked copy. dest must not exist.
 func (s *Store) Backup(ctx context.Context, dest string) (BackupReport, error) {
 	start := time.Now()
-	if s.dialect != SQLite {
+	if s.dialect != models.DialectSQLite {
 		return BackupReport{}, ErrBackupUnsupported
 	}
 	if _, err := os.Lstat(dest); err == nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"recauda-bridge/models"
 )
 
 // TestBackupHoldsEveryWriteCommittedBeforeIt takes a backup while claims
@@ -169,7 +171,7 @@ func TestCheckBackupRejects(t *testing.T) {
 			}
 		}, "not a recauda-bridge database"},
 		{"a damaged store", func(t *testing.T, path string) {
-			s, err := Open(ctx, SQLite, path, Options{})
+			s, err := Open(ctx, models.DialectSQLite, path, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

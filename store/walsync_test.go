@@ -5,6 +5,8 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"recauda-bridge/models"
 )
 
 // TestFailedSyncRefusesWrites: after a failed fsync of SQLite's log (the
@@ -14,7 +16,7 @@ import (
 func TestFailedSyncRefusesWrites(t *testing.T) {
 	ctx := context.Background()
 	diskGone := errors.New("input/output error")
-	st, err := Open(ctx, SQLite, filepath.Join(t.TempDir(), "bridge.db"), Options{syncLog: func() error { return diskGone }})
+	st, err := Open(ctx, models.DialectSQLite, filepath.Join(t.TempDir(), "bridge.db"), Options{syncLog: func() error { return diskGone }})
 	if err != nil {
 		t.Fatal(err)
 	}
