@@ -16,7 +16,7 @@ import (
 // TestDemoLookupGolden: the lookup's exact body for each demo customer,
 // and for an ID number the demo does not know, on the real lookup over the
 // demo source on 1 Mar 2026 (10:00 in Bogota). The demo's dates follow the
-// clock, so the bodies are fixed by it. `go test ./handlers -run
+// clock, so the bodies are fixed by it. `go test ./server -run
 // TestDemoLookupGolden -update` rewrites them.
 func TestDemoLookupGolden(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 3, 1, 15, 0, 0, 0, time.UTC) }
