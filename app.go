@@ -30,6 +30,7 @@ import (
 	"recauda-bridge/logging"
 	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
+	"recauda-bridge/report"
 	"recauda-bridge/server"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
@@ -289,6 +290,7 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 		LookupRate: throttle.Rate(cfg.LookupRate), IPv6Prefix: cfg.RateIPv6Prefix, Metrics: a.metrics, MetricsToken: cfg.MetricsToken,
 		WritebackStats: a.store,
 		Ready:          ready,
+		Report:         report.New(a.store, time.Now, reportSettings(cfg)),
 	})
 	srv := &http.Server{
 		Handler:           e,

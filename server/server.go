@@ -23,13 +23,17 @@ import (
 	"recauda-bridge/logging"
 	"recauda-bridge/metrics"
 	"recauda-bridge/recauda"
+	"recauda-bridge/report"
 	"recauda-bridge/web"
 )
 
 // Config is everything the HTTP layer needs, built by main.
 type Config struct {
 	Recauda *recauda.Service
-	Logger  *slog.Logger
+	// Report serves /admin/api/payments and the reconciliation page; nil
+	// leaves them out.
+	Report *report.Service
+	Logger *slog.Logger
 	// EmptyStatus is the status of a lookup answer with no payments (200 or 404).
 	EmptyStatus int
 	// Ready checks the dependencies (database, ERP source) for /readyz.
@@ -131,7 +135,7 @@ func New(d Config) *echo.Echo {
 		LookupToken: d.LookupToken, LookupAllowCIDRs: d.LookupAllowCIDRs, LookupRate: d.LookupRate, IPv6Prefix: d.IPv6Prefix,
 		Credentials: creds, Metrics: m, Registry: d.Metrics, MetricsToken: d.MetricsToken, Now: d.Now,
 	})
-	admin.Register(e, admin.Config{Recauda: d.Recauda, AdminToken: d.AdminToken, Credentials: creds, Pages: pages})
+	admin.Register(e, admin.Config{Recauda: d.Recauda, AdminToken: d.AdminToken, Credentials: creds, Pages: pages, Report: d.Report})
 	dashboard.Register(e, dashboard.Config{
 		Recauda: d.Recauda, Pages: pages, Logger: d.Logger, AdminToken: d.AdminToken, SessionTTL: d.DashboardSessionTTL,
 		SessionSecret: d.SessionSecret, Credentials: creds, Now: d.Now,

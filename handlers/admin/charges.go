@@ -16,7 +16,7 @@ import (
 
 // listCharges answers GET /admin/api/charges.
 func (h *adminHandler) listCharges(c echo.Context) error {
-	p := newParams(c, "status", "id_number", "ref_payment", "from", "to", "page", "per_page")
+	p := newParams(c, "status", "id_number", "ref_payment", "from", "to", "page", "per_page", "format")
 	q := recauda.ChargeQuery{
 		Status: p.oneOf("status", models.Statuses), IDNumber: p.idNumber("id_number"), RefPayment: p.ref("ref_payment"),
 		From: p.date("from"), To: p.date("to"),
@@ -25,15 +25,23 @@ func (h *adminHandler) listCharges(c echo.Context) error {
 	if !q.From.IsZero() && !q.To.IsZero() && q.From.After(q.To) {
 		p.fail("from", "not_after_to", "from must be on or before to")
 	}
+	format := listFormat(p)
 	if err := p.err(); err != nil {
 		return err
+	}
+	today := h.svc.Today()
+	conv := func(r models.ChargeRow) chargeDTO { return chargeFromRow(r, today) }
+	if format == "csv" {
+		return writeListCSV(c, "charges", func(ctx context.Context, page, perPage int) ([]models.ChargeRow, int64, error) {
+			q.Page, q.PerPage = page, perPage
+			return h.svc.Charges(ctx, q)
+		}, conv)
 	}
 	rows, total, err := h.svc.Charges(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	today := h.svc.Today()
-	return c.JSON(http.StatusOK, newPage(rows, func(r models.ChargeRow) chargeDTO { return chargeFromRow(r, today) }, q.Page, q.PerPage, total))
+	return c.JSON(http.StatusOK, newPage(rows, conv, q.Page, q.PerPage, total))
 }
 
 // getCharge answers GET /admin/api/charges/{ref_payment}.

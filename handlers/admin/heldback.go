@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -10,11 +11,18 @@ import (
 
 // listRejections answers GET /admin/api/rejections.
 func (h *adminHandler) listRejections(c echo.Context) error {
-	p := newParams(c, "id_number", "ref_payment", "rule", "page", "per_page")
+	p := newParams(c, "id_number", "ref_payment", "rule", "page", "per_page", "format")
 	f := recauda.RejectionFilter{IDNumber: p.idNumber("id_number"), RefPayment: p.ref("ref_payment"), Rule: p.ruleID("rule")}
 	f.Page, f.PerPage = p.pagination()
+	format := listFormat(p)
 	if err := p.err(); err != nil {
 		return err
+	}
+	if format == "csv" {
+		return writeListCSV(c, "held-back", func(ctx context.Context, page, perPage int) ([]recauda.Rejection, int64, error) {
+			f.Page, f.PerPage = page, perPage
+			return h.svc.Rejections(ctx, f)
+		}, rejectionFrom)
 	}
 	rows, total, err := h.svc.Rejections(c.Request().Context(), f)
 	if err != nil {

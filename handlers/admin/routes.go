@@ -9,6 +9,7 @@ import (
 	"recauda-bridge/handlers/request"
 	"recauda-bridge/handlers/throttle"
 	"recauda-bridge/recauda"
+	"recauda-bridge/report"
 	"recauda-bridge/web"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	Credentials *throttle.Credentials
 	// Pages renders the printable receipt.
 	Pages *web.Pages
+	// Report serves /admin/api/payments; nil leaves it out.
+	Report *report.Service
 }
 
 type adminHandler struct {
@@ -61,4 +64,7 @@ func Register(e *echo.Echo, cfg Config) {
 	g.POST("/writebacks/:id/retry", h.retryWriteback)
 	g.POST("/writebacks/:id/cancel", h.cancelWriteback)
 	registerLedger(g, cfg.Recauda)
+	if cfg.Report != nil {
+		registerPayments(g, cfg.Report)
+	}
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 
@@ -13,11 +14,18 @@ import (
 
 // listWebhooks answers GET /admin/api/webhooks.
 func (h *adminHandler) listWebhooks(c echo.Context) error {
-	p := newParams(c, "outcome", "page", "per_page")
+	p := newParams(c, "outcome", "page", "per_page", "format")
 	f := recauda.WebhookEventFilter{Outcome: p.oneOf("outcome", models.WebhookOutcomes)}
 	f.Page, f.PerPage = p.pagination()
+	format := listFormat(p)
 	if err := p.err(); err != nil {
 		return err
+	}
+	if format == "csv" {
+		return writeListCSV(c, "webhooks", func(ctx context.Context, page, perPage int) ([]models.WebhookEventRow, int64, error) {
+			f.Page, f.PerPage = page, perPage
+			return h.svc.WebhookEvents(ctx, f)
+		}, webhookFrom)
 	}
 	rows, total, err := h.svc.WebhookEvents(c.Request().Context(), f)
 	if err != nil {

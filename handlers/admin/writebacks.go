@@ -13,11 +13,18 @@ import (
 
 // listWritebacks answers GET /admin/api/writebacks.
 func (h *adminHandler) listWritebacks(c echo.Context) error {
-	p := newParams(c, "state", "page", "per_page")
+	p := newParams(c, "state", "page", "per_page", "format")
 	f := recauda.WritebackFilter{State: p.oneOf("state", models.WritebackStates)}
 	f.Page, f.PerPage = p.pagination()
+	format := listFormat(p)
 	if err := p.err(); err != nil {
 		return err
+	}
+	if format == "csv" {
+		return writeListCSV(c, "writebacks", func(ctx context.Context, page, perPage int) ([]recauda.Writeback, int64, error) {
+			f.Page, f.PerPage = page, perPage
+			return h.svc.Writebacks(ctx, f)
+		}, writebackFrom)
 	}
 	jobs, total, err := h.svc.Writebacks(c.Request().Context(), f)
 	if err != nil {
