@@ -24,6 +24,7 @@ import (
 	"recauda-bridge/handlers/httperr"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
+	"recauda-bridge/report"
 	"recauda-bridge/server"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
@@ -73,6 +74,9 @@ func newStackWith(t testing.TB, src *erptest.Source, now func() time.Time, erpTi
 	}
 	svc := recauda.New(guard.New(src, guard.Options{CallTimeout: erpTimeout}), st, validation.New(now), cfg, now, deps.Logger)
 	deps.Recauda = svc
+	if deps.Report == nil {
+		deps.Report = report.New(st, now, report.Asobancaria{})
+	}
 	return &stack{dbPath: dbPath, e: server.New(deps), store: st, source: src, svc: svc}
 }
 

@@ -94,11 +94,13 @@ func (c *contract) want(rec *httptest.ResponseRecorder, status int) {
 }
 
 func TestOpenAPIContract(t *testing.T) {
-	// HTML answers are validated as strings.
-	openapi3filter.RegisterBodyDecoder("text/html", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-		b, err := io.ReadAll(r)
-		return string(b), err
-	})
+	// HTML and CSV answers are validated as strings.
+	for _, typ := range []string{"text/html", "text/csv"} {
+		openapi3filter.RegisterBodyDecoder(typ, func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+			b, err := io.ReadAll(r)
+			return string(b), err
+		})
+	}
 
 	bad := charge("CT-BAD", "1032456789")
 	bad.Amount = decimal.RequireFromString("18333.333")
@@ -142,6 +144,18 @@ func TestOpenAPIContract(t *testing.T) {
 	c.want(c.admin(http.MethodGet, "/admin/api/webhooks/1"), 200)
 	c.want(c.admin(http.MethodGet, "/admin/api/writebacks"), 200)
 	c.want(c.admin(http.MethodGet, "/admin/api/writebacks?state=pending"), 200)
+
+	// Admin: the payments report, and lists as CSV files.
+	c.want(c.admin(http.MethodGet, "/admin/api/payments"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments?from=2026-11-01&to=2026-11-30&currency_type=COP&payment_method=credit&id_number=1032456789&ref_payment=CT-PAID&page=1&per_page=10"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments?from=2026-11-30&to=2026-11-01"), 400)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments/summary?from=2026-11-01&to=2026-11-30"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments/summary?currency_type=BTC"), 400)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments/export?format=csv&from=2026-11-01"), 200)
+	c.want(c.admin(http.MethodGet, "/admin/api/payments/export?format=asobancaria2001"), 400)
+	for _, list := range []string{"charges", "rejections", "webhooks", "writebacks"} {
+		c.want(c.admin(http.MethodGet, "/admin/api/"+list+"?format=csv"), 200)
+	}
 
 	// Admin: changes.
 	c.want(c.admin(http.MethodPost, "/admin/api/charges/CT-1/release"), 200)
