@@ -15,6 +15,8 @@
 //	recauda_writeback_queue_depth                           gauge, read at scrape time
 //	recauda_writeback_oldest_pending_age_seconds            gauge, read at scrape time
 //	recauda_writeback_needs_operator                        gauge, read at scrape time
+//	recauda_ready                                           gauge, asked at scrape time (health.go)
+//	recauda_store_fsync_failed                              gauge, read at scrape time (health.go)
 //
 // route is the route template ("/admin/api/charges/:ref"), never the URL, so
 // that the number of series stays bounded; "unmatched" when no route matched.
