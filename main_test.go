@@ -161,6 +161,10 @@ func TestServeAnswersAndStopsCleanly(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("lookup status = %d, want 200", resp.StatusCode)
 	}
+	var hc bytes.Buffer
+	if err := run(context.Background(), []string{"healthcheck"}, env, &hc, io.Discard); err != nil || !strings.Contains(hc.String(), "/readyz: ready") {
+		t.Fatalf("healthcheck of the running server: %v (%q), want exit 0 and ready", err, hc.String())
+	}
 	cancel()
 	select {
 	case err := <-done:
