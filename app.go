@@ -18,14 +18,7 @@ import (
 
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
-	"recauda-bridge/erp/demo"
-	"recauda-bridge/erp/execsource"
-	"recauda-bridge/erp/file"
-	"recauda-bridge/erp/guard"
-	"recauda-bridge/erp/httpsource"
-	"recauda-bridge/erp/local"
-	"recauda-bridge/erp/odoo"
-	"recauda-bridge/erp/sqlsource"
+	"recauda-bridge/erp/sources"
 	"recauda-bridge/handlers/throttle"
 	"recauda-bridge/logging"
 	"recauda-bridge/metrics"
@@ -83,7 +76,7 @@ func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bo
 
 // loadConfig reads the configuration; a bad one exits 1 naming each problem.
 func loadConfig(env config.Lookup) (config.Config, error) {
-	cfg, err := config.Load(env)
+	cfg, err := config.Load(env, sources.Config())
 	if err != nil {
 		return config.Config{}, &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}
@@ -119,7 +112,7 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 		return nil, schemaHint(err)
 	}
 
-	src, closeSource, err := newSource(ctx, cfg, log, now, a.metrics, st)
+	src, closeSource, err := sources.Open(ctx, cfg, sources.Deps{Log: log, Now: now, Store: st}, a.metrics)
 	if err != nil {
 		a.close()
 		return nil, &exitError{code: 1, err: fmt.Errorf("ERP_SOURCE=%s: %w", cfg.ERPSource, err)}
@@ -133,106 +126,6 @@ func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrat
 		OverduePolicy: cfg.OverduePolicy,
 	}, now, log)
 	return a, nil
-}
-
-// newSource is the registry of ERP adapters: ERP_SOURCE picks one. Whatever
-// the adapter, the core only ever sees it through erp/guard: a per-customer
-// cache (ERP_CACHE_TTL, off by default), request coalescing, a circuit
-// breaker (ERP_BREAKER_FAILURES, ERP_BREAKER_OPEN) and the
-// recauda_erp_* metrics on reg. The guard forwards the adapter's optional
-// abilities: erp.CanRecord asks its CanRecord, and its Check answers
-// erp.ErrUnsupported when the adapter has no health check. The closer,
-// when not nil, releases what the adapter holds (a connection pool, a file
-// watcher). st is the tracking store, which the local source shares (its
-// ledger lives there); nil makes local open its own.
-func newSource(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, reg prometheus.Registerer, st *store.Store) (erp.Source, func() error, error) {
-	var (
-		src    erp.Source
-		closer func() error
-	)
-	switch cfg.ERPSource {
-	case "demo":
-		src = demo.New(now)
-	case "file":
-		f, err := file.New(file.Config{Path: cfg.ERPFile, JournalPath: cfg.ERPJournal}, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		src, closer = f, f.Close
-	case "sql":
-		if cfg.ERP.SQL == nil {
-			return nil, nil, errors.New("no sql settings (ERP_SQL_* or the sql: section of ERP_CONFIG)")
-		}
-		s, err := sqlsource.New(ctx, *cfg.ERP.SQL, log.With("erp", "sql"))
-		if err != nil {
-			return nil, nil, err
-		}
-		src, closer = s, s.Close
-	case "http":
-		if cfg.ERP.HTTP == nil {
-			return nil, nil, errors.New("ERP_CONFIG has no http: section")
-		}
-		s, err := httpsource.New(*cfg.ERP.HTTP, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		src = s
-	case "exec":
-		if cfg.ERP.Exec == nil {
-			return nil, nil, errors.New("ERP_CONFIG has no exec: section")
-		}
-		s, err := execsource.New(*cfg.ERP.Exec, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		src = s
-	case "odoo":
-		if cfg.ERP.Odoo == nil {
-			return nil, nil, errors.New("ERP_CONFIG has no odoo: section")
-		}
-		s, err := odoo.New(*cfg.ERP.Odoo, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		src = s
-	case "local":
-		if st == nil {
-			// check-source has no store of its own: open the ledger's.
-			own, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log,
-				MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime})
-			if err != nil {
-				return nil, nil, err
-			}
-			if err := own.CheckSchema(ctx); err != nil {
-				own.Close()
-				return nil, nil, schemaHint(err)
-			}
-			st, closer = own, own.Close
-		}
-		src = local.New(st)
-	default:
-		return nil, nil, fmt.Errorf("source %q is not available in this build", cfg.ERPSource)
-	}
-	metrics, err := guard.NewMetrics(reg)
-	if err != nil {
-		if closer != nil {
-			_ = closer()
-		}
-		return nil, nil, fmt.Errorf("erp metrics: %w", err)
-	}
-	return guard.New(src, guard.Options{
-		Name:        cfg.ERPSource,
-		CallTimeout: cfg.ERPTimeout,
-		InMemory:    cfg.ERPSource == "file" || cfg.ERPSource == "demo",
-		CacheTTL:    cfg.ERPCacheTTL,
-		Breaker: guard.BreakerOptions{
-			FailureThreshold: uint32(cfg.ERPBreakerFailures),
-			OpenTimeout:      cfg.ERPBreakerOpen,
-		},
-		Metrics: metrics,
-		Logger:  log,
-		Now:     now,
-	}), closer, nil
 }
 
 func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) error {
@@ -410,7 +303,7 @@ func schemaHint(err error) error {
 
 // migrate says which steps are pending, then applies them unless dryRun.
 func migrate(ctx context.Context, env config.Lookup, dryRun bool, stdout, stderr io.Writer) error {
-	cfg, err := config.Load(env)
+	cfg, err := config.Load(env, sources.Config())
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}

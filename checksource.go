@@ -13,6 +13,7 @@ import (
 
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
+	"recauda-bridge/erp/sources"
 	"recauda-bridge/logging"
 	"recauda-bridge/recauda"
 	"recauda-bridge/validation"
@@ -46,7 +47,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 		return &exitError{code: 1}
 	}
 
-	cfg, err := config.Load(env)
+	cfg, err := config.Load(env, sources.Config())
 	if err != nil {
 		return fail("configuration", err)
 	}
@@ -54,7 +55,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 		cfg.ERPSource, cfg.ERPTimeout, cacheText(cfg.ERPCacheTTL), cfg.ERPBreakerFailures, cfg.OverduePolicy)
 
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
-	src, closeSource, err := newSource(ctx, cfg, log, time.Now, prometheus.NewRegistry(), nil)
+	src, closeSource, err := sources.Open(ctx, cfg, sources.Deps{Log: log}, prometheus.NewRegistry())
 	if err != nil {
 		return fail("source "+cfg.ERPSource+" cannot be built", err)
 	}
@@ -65,21 +66,20 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 			}
 		}()
 	}
-	step("OK", "source %s built: %s", cfg.ERPSource, builtText(cfg.ERPSource))
+	built, _ := sources.Find(cfg.ERPSource)
+	step("OK", "source %s built: %s", cfg.ERPSource, built.Proves)
 
-	if hc, ok := src.(erp.HealthChecker); ok {
-		checkCtx, cancel := context.WithTimeout(ctx, max(cfg.ERPTimeout, minCheckTimeout))
-		start := time.Now()
-		err := hc.Check(checkCtx)
-		cancel()
-		switch {
-		case errors.Is(err, erp.ErrUnsupported):
-			step("SKIP", "health check: source %s has none", cfg.ERPSource)
-		case err != nil:
-			return fail("health check", err)
-		default:
-			step("OK", "health check (%s)", roundMillis(time.Since(start)))
-		}
+	checkCtx, cancelCheck := context.WithTimeout(ctx, max(cfg.ERPTimeout, minCheckTimeout))
+	start := time.Now()
+	err = src.Check(checkCtx)
+	cancelCheck()
+	switch {
+	case errors.Is(err, erp.ErrUnsupported):
+		step("SKIP", "health check: source %s has none", cfg.ERPSource)
+	case err != nil:
+		return fail("health check", err)
+	default:
+		step("OK", "health check (%s)", roundMillis(time.Since(start)))
 	}
 	if erp.CanRecord(src) {
 		step("OK", "write-back: configured (payments are recorded in the ERP)")
@@ -98,7 +98,7 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 		return nil
 	}
 	lookupCtx, cancel := context.WithTimeout(ctx, cfg.ERPTimeout)
-	start := time.Now()
+	start = time.Now()
 	charges, err := src.PendingCharges(lookupCtx, idNumber)
 	took := time.Since(start)
 	cancel()
@@ -155,24 +155,6 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 	}
 	tw.Flush()
 	return held
-}
-
-// builtText says what building the source has already proved.
-func builtText(source string) string {
-	switch source {
-	case "sql":
-		return "the database answers; the query runs and returns the required columns"
-	case "exec":
-		return "the settings are valid; the command exists and is executable"
-	case "file":
-		return "the file was read"
-	case "demo":
-		return "built-in data"
-	case "local":
-		return "the database answers at the schema version this binary expects"
-	default:
-		return "the settings are valid"
-	}
 }
 
 func cacheText(ttl time.Duration) string {

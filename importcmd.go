@@ -17,6 +17,7 @@ import (
 	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/file"
+	"recauda-bridge/erp/sources"
 	"recauda-bridge/recauda"
 	"recauda-bridge/store"
 	"recauda-bridge/validation"
@@ -98,7 +99,7 @@ type rejection struct {
 // rejections, one line each, and a summary; exit 1 when nothing could be
 // imported because of a broken row (without --skip-invalid).
 func importLedger(ctx context.Context, env config.Lookup, o importOptions, stdout, stderr io.Writer) error {
-	cfg, err := config.Load(env)
+	cfg, err := config.Load(env, sources.Config())
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,18 +38,17 @@ type Config struct {
 	// DBConnMaxLifetime recycles a connection this long after it opened; 0: never.
 	DBConnMaxLifetime time.Duration
 
+	// ERPSource names the source (erp/sources); ERPConfig is the YAML file
+	// of the sources' sections; ERPTimeout bounds each lookup.
 	ERPSource  string
-	ERPFile    string
-	ERPJournal string
 	ERPConfig  string
 	ERPTimeout time.Duration
 
-	// Every ERP source.
-	// ERP is the file named by ERP_CONFIG (zero when unset). Its sql
-	// section, when ERP_SOURCE=sql, already holds ERP_SQL_DRIVER, ERP_SQL_DSN,
-	// ERP_SQL_QUERY, ERP_SQL_WRITEBACK and ERP_SQL_REVERSAL, which win over the
-	// file's fields.
-	ERP ERPFile
+	// ERP is the settings of the ERP_SOURCE source, as its
+	// ERPSource.Settings made them from its section of ERP_CONFIG and its
+	// variables (for sql, ERP_SQL_* win over the file's fields); nil for a
+	// source without settings.
+	ERP any
 	// ERPCacheTTL is how long a customer's answer is served from memory;
 	// 0 (the default) turns the cache off. Lookups are coalesced either way.
 	ERPCacheTTL time.Duration
@@ -112,9 +110,6 @@ type Database struct {
 	DSN     string // a file path for sqlite, the URL for postgres
 }
 
-// Sources are the ERP_SOURCE names the binary knows.
-var Sources = []string{"demo", "file", "sql", "http", "exec", "odoo", "local"}
-
 // Lookup returns the value of an environment variable and whether it is set.
 type Lookup func(key string) (string, bool)
 
@@ -141,16 +136,16 @@ func Environment(dotenvPath string) (Lookup, error) {
 	}, nil
 }
 
-// Load builds and validates a Config from lookup. Every problem is reported
-// at once, each naming its variable.
-func Load(lookup Lookup) (Config, error) {
+// Load builds and validates a Config from lookup. ERP_SOURCE is one of
+// sources, whose Settings read its own variables (erp/sources.Config()
+// gives the binary's). Every problem is reported at once, each naming its
+// variable.
+func Load(lookup Lookup, sources []ERPSource) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
 		ListenAddr:      r.str("LISTEN_ADDR", ":8080"),
 		DatabaseURL:     r.str("DATABASE_URL", "recauda.db"),
 		ERPSource:       strings.ToLower(r.str("ERP_SOURCE", "demo")),
-		ERPFile:         r.str("ERP_FILE", ""),
-		ERPJournal:      r.str("ERP_JOURNAL", ""),
 		ERPConfig:       r.str("ERP_CONFIG", ""),
 		ERPTimeout:      r.duration("ERP_TIMEOUT", 3*time.Second),
 		PublicURL:       strings.TrimRight(r.str("PUBLIC_URL", ""), "/"),
@@ -177,17 +172,6 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	c.Database = db
 	r.databasePool(&c)
-	if !slices.Contains(Sources, c.ERPSource) {
-		r.fail("ERP_SOURCE", "unknown source %q; one of %s", c.ERPSource, strings.Join(Sources, ", "))
-	}
-	if c.ERPSource == "file" && c.ERPFile == "" {
-		r.fail("ERP_FILE", "is required when ERP_SOURCE=file")
-	}
-	if c.ERPFile != "" && c.ERPSource == "file" {
-		if ext := strings.ToLower(c.ERPFile); !strings.HasSuffix(ext, ".json") && !strings.HasSuffix(ext, ".csv") {
-			r.fail("ERP_FILE", "must end in .json or .csv, got %q", c.ERPFile)
-		}
-	}
 	if c.ERPTimeout <= 0 {
 		r.fail("ERP_TIMEOUT", "must be positive")
 	}
@@ -214,7 +198,7 @@ func Load(lookup Lookup) (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		r.fail("SHUTDOWN_TIMEOUT", "must be positive")
 	}
-	r.erpSources(&c)
+	r.erpSources(&c, sources)
 	r.lookupProtection(&c)
 	r.asobancaria(&c)
 	r.sandbox(&c)

@@ -15,7 +15,7 @@ func lookupFrom(m map[string]string) Lookup {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := Load(lookupFrom(nil))
+	c, err := load(lookupFrom(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestValues(t *testing.T) {
-	c, err := Load(lookupFrom(map[string]string{
+	c, err := load(lookupFrom(map[string]string{
 		"DATABASE_URL": "sqlite:///var/lib/recauda/bridge.db", "ERP_SOURCE": "file", "ERP_FILE": "charges.csv",
 		"ERP_TIMEOUT": "1500ms", "RESEND_AFTER": "0", "EMPTY_STATUS": "404", "PUBLIC_URL": "https://pagos.tienda.co/",
 		"LOG_LEVEL": "debug", "LOG_FORMAT": "json",
@@ -44,12 +44,12 @@ func TestValues(t *testing.T) {
 		t.Fatalf("WebhookURL = %q", got)
 	}
 	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
-		d, err := Load(lookupFrom(map[string]string{"DEBUG_ADDR": addr}))
+		d, err := load(lookupFrom(map[string]string{"DEBUG_ADDR": addr}))
 		if err != nil || d.DebugAddr != addr {
 			t.Fatalf("DEBUG_ADDR=%s gave %q, %v", addr, d.DebugAddr, err)
 		}
 	}
-	pg, err := Load(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1/db"}))
+	pg, err := load(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1/db"}))
 	if err != nil || pg.Database.Dialect != models.DialectPostgres {
 		t.Fatalf("postgres URL gave %+v, %v", pg.Database, err)
 	}
@@ -82,17 +82,13 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
-			_, err := Load(lookupFrom(map[string]string{tc.key: tc.value}))
+			_, err := load(lookupFrom(map[string]string{tc.key: tc.value}))
 			if err == nil || !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.key)
 			}
 		})
 	}
-	_, err := Load(lookupFrom(map[string]string{"ERP_SOURCE": "file"}))
-	if err == nil || !strings.Contains(err.Error(), "ERP_FILE") {
-		t.Fatalf("file source without ERP_FILE: err = %v", err)
-	}
-	_, err = Load(lookupFrom(map[string]string{"ERP_TIMEOUT": "x", "EMPTY_STATUS": "1"}))
+	_, err := load(lookupFrom(map[string]string{"ERP_TIMEOUT": "x", "EMPTY_STATUS": "1"}))
 	if err == nil || !strings.Contains(err.Error(), "ERP_TIMEOUT") || !strings.Contains(err.Error(), "EMPTY_STATUS") {
 		t.Fatalf("err = %v, want every problem reported at once", err)
 	}
@@ -103,15 +99,15 @@ func TestSecretFromFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path}))
+	c, err := load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path}))
 	if err != nil || c.WebhookToken != "s3cret" {
 		t.Fatalf("token = %q, err %v; want s3cret", c.WebhookToken, err)
 	}
-	_, err = Load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path, "EFIPAY_WEBHOOK_TOKEN": "x"}))
+	_, err = load(lookupFrom(map[string]string{"EFIPAY_WEBHOOK_TOKEN_FILE": path, "EFIPAY_WEBHOOK_TOKEN": "x"}))
 	if err == nil {
 		t.Fatal("both value and _FILE accepted, want an error")
 	}
-	_, err = Load(lookupFrom(map[string]string{"ADMIN_TOKEN_FILE": filepath.Join(t.TempDir(), "missing")}))
+	_, err = load(lookupFrom(map[string]string{"ADMIN_TOKEN_FILE": filepath.Join(t.TempDir(), "missing")}))
 	if err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
 		t.Fatalf("missing secret file: err = %v", err)
 	}
@@ -128,7 +124,7 @@ func TestDotenvFillsGapsAndEnvironmentWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(lookup)
+	c, err := load(lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +147,7 @@ func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(lookupFrom(map[string]string{"DATABASE_URL": tt.url}))
+			_, err := load(lookupFrom(map[string]string{"DATABASE_URL": tt.url}))
 			if err == nil {
 				t.Fatal("got no error, want DATABASE_URL refused")
 			}
@@ -169,7 +165,7 @@ func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 }
 
 func TestAsobancariaSettings(t *testing.T) {
-	c, err := Load(lookupFrom(map[string]string{
+	c, err := load(lookupFrom(map[string]string{
 		"ASOBANCARIA_NIT": "900123456", "ASOBANCARIA_BANK_CODE": "007", "ASOBANCARIA_ACCOUNT": "0123-456789",
 		"ASOBANCARIA_ACCOUNT_TYPE": "01", "ASOBANCARIA_SERVICE_CODE": "7709998000001", "ASOBANCARIA_PAYMENT_ORIGIN": "03",
 	}))

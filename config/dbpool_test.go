@@ -30,7 +30,7 @@ func TestDatabasePool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Load(lookupFrom(tc.env))
+			c, err := load(lookupFrom(tc.env))
 			if tc.wantErrNamed != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErrNamed) {
 					t.Fatalf("got %v, want an error naming %s", err, tc.wantErrNamed)

@@ -6,104 +6,151 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"recauda-bridge/erp/execsource"
-	"recauda-bridge/erp/httpsource"
-	"recauda-bridge/erp/odoo"
-	"recauda-bridge/erp/sqlsource"
-
-	"recauda-bridge/erp"
-	"recauda-bridge/models"
 )
 
-// ERPFile is the YAML file named by ERP_CONFIG: the settings of the sources
-// that need more than a few environment variables (queries, mappings,
-// templates). Each section is the adapter's own Config; a section is nil
-// when the file does not have it. A file may hold several sections: only
-// the one named by ERP_SOURCE is used.
-//
-//	sql:  {driver, dsn, query, writeback_query, max_open_conns, ...}  erp/sqlsource
-//	http: {preset, url, auth, items_path, mapping, ...}               erp/httpsource
-//	exec: {command, dir, env, timeout, writeback_command, ...}        erp/execsource
-//	odoo: {url, protocol, database, api_key, journal_id, ...}         erp/odoo
-//
-// Unknown keys are errors, so that a misspelt setting is not silently
-// ignored. The http, exec and odoo sections expand ${VAR} themselves when
-// their source is built (from the process environment); in the sql section
-// only dsn may use ${VAR}, expanded here.
-type ERPFile struct {
-	SQL  *sqlsource.Config  `yaml:"sql"`
-	HTTP *httpsource.Config `yaml:"http"`
-	Exec *execsource.Config `yaml:"exec"`
-	Odoo *odoo.Config       `yaml:"odoo"`
+// ERPSource is what Load needs to know of one ERP_SOURCE to read its
+// settings. The table of sources (erp/sources) lives above config and hands
+// Load one of these per source, so that config imports no adapter.
+type ERPSource struct {
+	// Name is the source's ERP_SOURCE value.
+	Name string
+	// Section is the key of the source's section in the ERP_CONFIG file, ""
+	// when it has none. NewSection returns a pointer to a new, zero section
+	// (the adapter's own Config), into which Load decodes the file's section.
+	Section    string
+	NewSection func() any
+	// SectionRequired says that the source cannot do without its section:
+	// ERP_CONFIG must be set and have it.
+	SectionRequired bool
+	// Settings completes and checks the settings of the chosen source (nil
+	// for a source without settings): section is what NewSection returned, decoded from the
+	// file (nil when the file has no such section), and env reads the
+	// source's own variables and reports each problem under its name. What
+	// it returns becomes Config.ERP, which the source is built from. The
+	// adapter checks its settings in depth when it is built.
+	Settings func(section any, env *Env) any
 }
+
+// Env is how an ERPSource's Settings reads the environment: like Load, it
+// trims values, reads secrets from NAME_FILE, and collects every problem.
+type Env struct{ r *reader }
+
+// Str returns the trimmed value of key, or def when it is unset or blank.
+func (e *Env) Str(key, def string) string { return e.r.str(key, def) }
+
+// Secret returns the value of key, or the content of the file named by
+// key_FILE.
+func (e *Env) Secret(key string) string { return e.r.secret(key) }
+
+// Lookup returns the raw value of key and whether it is set.
+func (e *Env) Lookup(key string) (string, bool) { return e.r.lookup(key) }
+
+// Fail reports a problem with the setting key.
+func (e *Env) Fail(key, format string, args ...any) { e.r.fail(key, format, args...) }
 
 // maxERPFileBytes bounds the file: it holds settings, not data.
 const maxERPFileBytes = 1 << 20
 
-// LoadERPFile reads and decodes the ERP configuration file at path. Every
-// key must be known; an empty file is an error.
-func LoadERPFile(path string) (ERPFile, error) {
+// LoadERPFile reads and decodes the ERP configuration file at path (see
+// ParseERPFile).
+func LoadERPFile(path string, sources []ERPSource) (map[string]any, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ERPFile{}, err
+		return nil, err
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, maxERPFileBytes+1))
 	if err != nil {
-		return ERPFile{}, err
+		return nil, err
 	}
 	if len(raw) > maxERPFileBytes {
-		return ERPFile{}, fmt.Errorf("%s is larger than %d bytes", path, maxERPFileBytes)
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxERPFileBytes)
 	}
-	return ParseERPFile(raw)
+	return ParseERPFile(raw, sources)
 }
 
-// ParseERPFile decodes an ERP configuration document (see ERPFile).
-func ParseERPFile(raw []byte) (ERPFile, error) {
-	var out ERPFile
+// ParseERPFile decodes the file named by ERP_CONFIG: the settings of the
+// sources that need more than a few environment variables (queries,
+// mappings, templates), one section per source. It returns each section
+// the file has, by key, as the source's NewSection made it. A file may hold
+// several sections: only the one of ERP_SOURCE is used, but every key of
+// every section must be known, so that a misspelt setting is not silently
+// ignored. An empty file is an error.
+func ParseERPFile(raw []byte, sources []ERPSource) (map[string]any, error) {
+	var keys []string
+	for _, s := range sources {
+		if s.Section != "" {
+			keys = append(keys, s.Section)
+		}
+	}
+	var top yaml.Node
+	if err := yaml.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("not a valid ERP configuration: %w", err)
+	}
+	if len(top.Content) == 0 {
+		return nil, fmt.Errorf("the file is empty; it needs a %s section", orList(keys))
+	}
+	if m := top.Content[0]; m.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i]; !slices.Contains(keys, k.Value) {
+				return nil, fmt.Errorf("not a valid ERP configuration: line %d: field %s not found; the sections are %s", k.Line, k.Value, strings.Join(keys, ", "))
+			}
+		}
+	}
+	// One pass of a strict decoder over the whole document, into a struct
+	// with one field per section, so that an unknown key anywhere is an
+	// error carrying its line number.
+	var fields []reflect.StructField
+	for i, k := range keys {
+		s := sources[slices.IndexFunc(sources, func(s ERPSource) bool { return s.Section == k })]
+		fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeOf(s.NewSection()),
+			Tag: reflect.StructTag(`yaml:"` + k + `"`)})
+	}
+	doc := reflect.New(reflect.StructOf(fields))
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(&out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return ERPFile{}, errors.New("the file is empty; it needs a sql:, http:, exec: or odoo: section")
-		}
-		return ERPFile{}, fmt.Errorf("not a valid ERP configuration: %w", err)
+	if err := dec.Decode(doc.Interface()); err != nil {
+		return nil, fmt.Errorf("not a valid ERP configuration: %w", err)
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return ERPFile{}, errors.New("holds more than one YAML document; put every section in one")
+		return nil, errors.New("holds more than one YAML document; put every section in one")
 	}
-	if out.SQL == nil && out.HTTP == nil && out.Exec == nil && out.Odoo == nil {
-		return ERPFile{}, errors.New("has none of the sections sql:, http:, exec:, odoo:")
+	out := make(map[string]any)
+	for i, k := range keys {
+		if f := doc.Elem().Field(i); !f.IsNil() {
+			out[k] = f.Interface()
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("has none of the sections %s", strings.Join(keys, ", "))
 	}
 	return out, nil
 }
 
-// has reports whether the file has the section of source.
-func (f ERPFile) has(source string) bool {
-	switch source {
-	case "sql":
-		return f.SQL != nil
-	case "http":
-		return f.HTTP != nil
-	case "exec":
-		return f.Exec != nil
-	case "odoo":
-		return f.Odoo != nil
+// orList is "a:, b: or c:".
+func orList(keys []string) string {
+	s := make([]string, len(keys))
+	for i, k := range keys {
+		s[i] = k + ":"
 	}
-	return false
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
-// erpSources reads the ERP source settings that Load leaves to this file:
-// ERP_SQL_*, the file named by ERP_CONFIG, ERP_CACHE_TTL and the breaker's,
-// and checks that the source named by ERP_SOURCE has what it needs. The
-// adapters check their own sections in depth when they are built.
-func (r *reader) erpSources(c *Config) {
+// erpSources reads the ERP source settings: ERP_SOURCE must name one of
+// sources; the file named by ERP_CONFIG, ERP_CACHE_TTL and the breaker's;
+// and what the chosen source's Settings reads.
+func (r *reader) erpSources(c *Config, sources []ERPSource) {
 	c.ERPCacheTTL = r.duration("ERP_CACHE_TTL", 0)
 	c.ERPBreakerFailures = r.integer("ERP_BREAKER_FAILURES", 5)
 	c.ERPBreakerOpen = r.duration("ERP_BREAKER_OPEN", 10*time.Second)
@@ -117,62 +164,37 @@ func (r *reader) erpSources(c *Config) {
 		r.fail("ERP_BREAKER_OPEN", "must be positive")
 	}
 
+	var sections map[string]any
 	if c.ERPConfig != "" {
-		f, err := LoadERPFile(c.ERPConfig)
+		f, err := LoadERPFile(c.ERPConfig, sources)
 		if err != nil {
 			r.fail("ERP_CONFIG", "%s: %v", c.ERPConfig, err)
 		}
-		c.ERP = f
+		sections = f
 	}
-	driver := r.str("ERP_SQL_DRIVER", "")
-	dsn := r.secret("ERP_SQL_DSN")
-	query := r.str("ERP_SQL_QUERY", "")
-	writeback := r.str("ERP_SQL_WRITEBACK", "")
-	reversal := r.str("ERP_SQL_REVERSAL", "")
-
-	switch c.ERPSource {
-	case "sql":
-		var s sqlsource.Config
-		if c.ERP.SQL != nil {
-			s = *c.ERP.SQL
-			if dsn == "" { // the file's dsn is used: expand it
-				expanded, err := erp.ExpandEnv(s.DSN, r.lookup)
-				if err != nil {
-					r.fail("ERP_CONFIG", "sql.dsn: %v", err)
-				}
-				s.DSN = expanded
-			}
+	i := slices.IndexFunc(sources, func(s ERPSource) bool { return s.Name == c.ERPSource })
+	if i < 0 {
+		names := make([]string, len(sources))
+		for i, s := range sources {
+			names[i] = s.Name
 		}
-		for _, o := range []struct {
-			dst *string
-			v   string
-		}{
-			{&s.Driver, driver}, {&s.DSN, dsn}, {&s.Query, query}, {&s.WritebackQuery, writeback}, {&s.ReversalQuery, reversal},
-		} {
-			if o.v != "" {
-				*o.dst = o.v
-			}
-		}
-		s.Driver = strings.ToLower(strings.TrimSpace(s.Driver))
-		_, knownDriver := models.SQLDialect(s.Driver)
+		r.fail("ERP_SOURCE", "unknown source %q; one of %s", c.ERPSource, strings.Join(names, ", "))
+		return
+	}
+	src := sources[i]
+	var section any
+	if src.Section != "" {
+		section = sections[src.Section]
+	}
+	if src.SectionRequired {
 		switch {
-		case s.Driver == "":
-			r.fail("ERP_SQL_DRIVER", "is required when ERP_SOURCE=sql (or sql.driver in ERP_CONFIG): one of postgres, mysql, sqlite, sqlserver")
-		case !knownDriver:
-			r.fail("ERP_SQL_DRIVER", "unknown driver %q; one of postgres, mysql (also MariaDB), sqlite, sqlserver", s.Driver)
+		case c.ERPConfig == "":
+			r.fail("ERP_CONFIG", "is required when ERP_SOURCE=%s: a YAML file with an %s: section", src.Name, src.Section)
+		case sections != nil && section == nil:
+			r.fail("ERP_CONFIG", "%s has no %s: section, which ERP_SOURCE=%s needs", c.ERPConfig, src.Section, src.Name)
 		}
-		if strings.TrimSpace(s.DSN) == "" {
-			r.fail("ERP_SQL_DSN", "is required when ERP_SOURCE=sql (or ERP_SQL_DSN_FILE, or sql.dsn in ERP_CONFIG)")
-		}
-		if strings.TrimSpace(s.Query) == "" {
-			r.fail("ERP_SQL_QUERY", "is required when ERP_SOURCE=sql (or sql.query in ERP_CONFIG): a SELECT using :id_number")
-		}
-		c.ERP.SQL = &s
-	case "http", "exec", "odoo":
-		if c.ERPConfig == "" {
-			r.fail("ERP_CONFIG", "is required when ERP_SOURCE=%s: a YAML file with an %s: section", c.ERPSource, c.ERPSource)
-		} else if c.ERP != (ERPFile{}) && !c.ERP.has(c.ERPSource) {
-			r.fail("ERP_CONFIG", "%s has no %s: section, which ERP_SOURCE=%s needs", c.ERPConfig, c.ERPSource, c.ERPSource)
-		}
+	}
+	if src.Settings != nil {
+		c.ERP = src.Settings(section, &Env{r: r})
 	}
 }

@@ -5,8 +5,41 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
+
+// stubSection stands for an adapter's Config.
+type stubSection struct {
+	URL   string `yaml:"url"`
+	Token string `yaml:"token"`
+}
+
+// testSources stands for erp/sources' table, which config cannot import:
+// the names the tests use, one source with an optional section read with
+// its variables (like sql), one that needs its section (like http).
+var testSources = []ERPSource{
+	{Name: "demo"},
+	{Name: "file"},
+	{Name: "local"},
+	{Name: "stub", Section: "stub", NewSection: func() any { return new(stubSection) },
+		Settings: func(section any, env *Env) any {
+			var s stubSection
+			if f, _ := section.(*stubSection); f != nil {
+				s = *f
+			}
+			if v := env.Secret("STUB_TOKEN"); v != "" {
+				s.Token = v
+			}
+			if s.URL == "" {
+				env.Fail("STUB_URL", "is required when ERP_SOURCE=stub")
+			}
+			return s
+		}},
+	{Name: "needs", Section: "needs", NewSection: func() any { return new(stubSection) }, SectionRequired: true,
+		Settings: func(section any, _ *Env) any { return section }},
+}
+
+// load is Load with testSources.
+func load(l Lookup) (Config, error) { return Load(l, testSources) }
 
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
@@ -17,138 +50,61 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
-func TestERPSourceDefaults(t *testing.T) {
-	c, err := Load(lookupFrom(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.ERPCacheTTL != 0 || c.ERPBreakerFailures != 5 || c.ERPBreakerOpen != 10*time.Second {
-		t.Fatalf("cache %s, breaker %d/%s; want 0, 5, 10s", c.ERPCacheTTL, c.ERPBreakerFailures, c.ERPBreakerOpen)
-	}
-	if c.ERP != (ERPFile{}) {
-		t.Fatalf("ERP without ERP_CONFIG = %+v, want zero", c.ERP)
-	}
-}
-
-func TestSQLFromEnvironmentOverridesFile(t *testing.T) {
-	file := writeFile(t, "erp.yaml", `
-sql:
-  driver: mysql
-  dsn: reader:${ERP_DB_PASSWORD}@tcp(db:3306)/erp
-  query: SELECT 1 FROM file WHERE x = :id_number
-  writeback_query: UPDATE file SET paid = 1 WHERE t = :transaction_id
-  max_open_conns: 4
-  conn_max_lifetime: 5m
-`)
-	secret := writeFile(t, "dsn", "postgres://u:p@127.0.0.1/erp\n")
+func TestERPSourceSettings(t *testing.T) {
+	both := writeFile(t, "erp.yaml", "stub:\n  url: https://erp.example.co\n  token: from-file\nneeds:\n  url: x\n")
+	stubOnly := writeFile(t, "stub.yaml", "stub:\n  url: https://erp.example.co\n")
 	tests := []struct {
 		name string
 		env  map[string]string
-		want func(t *testing.T, c Config)
+		want stubSection
 	}{
-		{
-			name: "file only, ${VAR} in the dsn",
-			env:  map[string]string{"ERP_SOURCE": "sql", "ERP_CONFIG": file, "ERP_DB_PASSWORD": "s3cret"},
-			want: func(t *testing.T, c Config) {
-				s := c.ERP.SQL
-				if s.Driver != "mysql" || s.DSN != "reader:s3cret@tcp(db:3306)/erp" || !strings.Contains(s.Query, "FROM file") ||
-					s.MaxOpenConns != 4 || s.ConnMaxLifetime != 5*time.Minute {
-					t.Errorf("got %+v", *s)
-				}
-			},
-		},
-		{
-			name: "environment wins field by field",
-			env: map[string]string{
-				"ERP_SOURCE": "sql", "ERP_CONFIG": file, "ERP_SQL_DRIVER": "Postgres", "ERP_SQL_DSN_FILE": secret,
-				"ERP_SQL_QUERY": "SELECT 2 WHERE :id_number = ''",
-			},
-			want: func(t *testing.T, c Config) {
-				s := c.ERP.SQL
-				if s.Driver != "postgres" || s.DSN != "postgres://u:p@127.0.0.1/erp" || !strings.HasPrefix(s.Query, "SELECT 2") ||
-					!strings.Contains(s.WritebackQuery, "UPDATE file") || s.MaxOpenConns != 4 {
-					t.Errorf("got %+v", *s)
-				}
-			},
-		},
-		{
-			name: "environment only",
-			env: map[string]string{
-				"ERP_SOURCE": "sql", "ERP_SQL_DRIVER": "sqlite", "ERP_SQL_DSN": "file:erp.db?mode=rw",
-				"ERP_SQL_QUERY": "SELECT 1 WHERE :id_number", "ERP_SQL_WRITEBACK": "INSERT INTO p VALUES (:transaction_id)",
-				"ERP_SQL_REVERSAL": "UPDATE p SET reversed = 1 WHERE tx = :transaction_id",
-				"ERP_CACHE_TTL":    "30s", "ERP_BREAKER_FAILURES": "3", "ERP_BREAKER_OPEN": "1m",
-			},
-			want: func(t *testing.T, c Config) {
-				s := c.ERP.SQL
-				if s.Driver != "sqlite" || s.DSN != "file:erp.db?mode=rw" || s.WritebackQuery == "" || !strings.HasPrefix(s.ReversalQuery, "UPDATE p") {
-					t.Errorf("got %+v", *s)
-				}
-				if c.ERPCacheTTL != 30*time.Second || c.ERPBreakerFailures != 3 || c.ERPBreakerOpen != time.Minute {
-					t.Errorf("cache %s, breaker %d/%s; want 30s, 3, 1m", c.ERPCacheTTL, c.ERPBreakerFailures, c.ERPBreakerOpen)
-				}
-			},
-		},
+		{"the section", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": both}, stubSection{URL: "https://erp.example.co", Token: "from-file"}},
+		{"a variable wins", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": both, "STUB_TOKEN": "from-env"}, stubSection{URL: "https://erp.example.co", Token: "from-env"}},
+		{"another source's section is not needed", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": stubOnly}, stubSection{URL: "https://erp.example.co"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := Load(lookupFrom(tc.env))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(lookupFrom(tt.env))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.ERP.SQL == nil {
-				t.Fatal("ERP.SQL is nil")
+			if got, ok := c.ERP.(stubSection); !ok || got != tt.want {
+				t.Errorf("ERP: got %#v, want %#v", c.ERP, tt.want)
 			}
-			tc.want(t, c)
 		})
+	}
+	c, err := load(lookupFrom(map[string]string{"ERP_SOURCE": "demo", "ERP_CONFIG": both}))
+	if err != nil || c.ERP != nil {
+		t.Errorf("demo: got ERP %#v, %v; want nil, nil", c.ERP, err)
 	}
 }
 
-func TestERPSourceErrorsNameTheirVariable(t *testing.T) {
-	typo := writeFile(t, "typo.yaml", "http:\n  url: https://erp.example.co/{id_number}\n  mappings: {}\n")
-	httpOnly := writeFile(t, "http.yaml", "http:\n  url: https://erp.example.co/{id_number}\n")
+func TestERPSourceErrors(t *testing.T) {
+	typo := writeFile(t, "typo.yaml", "stub:\n  url: x\nneeds:\n  url: y\n  tokn: z\n")
+	unknown := writeFile(t, "sap.yaml", "stub:\n  url: x\nsap:\n  url: x\n")
+	stubOnly := writeFile(t, "stub.yaml", "stub:\n  url: x\n")
 	empty := writeFile(t, "empty.yaml", "# nothing\n")
-	unknownSection := writeFile(t, "sap.yaml", "sap:\n  url: x\n")
-	badDSN := writeFile(t, "dsn.yaml", "sql:\n  driver: postgres\n  dsn: postgres://u:${NOPE}@h/db\n  query: SELECT :id_number\n")
+	null := writeFile(t, "null.yaml", "stub:\n")
 	tests := []struct {
 		name string
 		env  map[string]string
-		want []string // each must appear in the error
+		want string
 	}{
-		{"sql without anything", map[string]string{"ERP_SOURCE": "sql"}, []string{"ERP_SQL_DRIVER", "ERP_SQL_DSN", "ERP_SQL_QUERY"}},
-		{"unknown driver", map[string]string{"ERP_SOURCE": "sql", "ERP_SQL_DRIVER": "oracle", "ERP_SQL_DSN": "x", "ERP_SQL_QUERY": "y"}, []string{`ERP_SQL_DRIVER: unknown driver "oracle"`}},
-		{"unset variable in the file's dsn", map[string]string{"ERP_SOURCE": "sql", "ERP_CONFIG": badDSN}, []string{"ERP_CONFIG", "NOPE"}},
-		{"missing secret file", map[string]string{"ERP_SOURCE": "sql", "ERP_SQL_DSN_FILE": "/nonexistent/dsn"}, []string{"ERP_SQL_DSN_FILE"}},
-		{"http without ERP_CONFIG", map[string]string{"ERP_SOURCE": "http"}, []string{"ERP_CONFIG: is required when ERP_SOURCE=http"}},
-		{"exec with a file lacking its section", map[string]string{"ERP_SOURCE": "exec", "ERP_CONFIG": httpOnly}, []string{"ERP_CONFIG", "no exec: section"}},
-		{"misspelt key", map[string]string{"ERP_SOURCE": "http", "ERP_CONFIG": typo}, []string{"ERP_CONFIG", "field mappings not found"}},
-		{"unknown section", map[string]string{"ERP_SOURCE": "http", "ERP_CONFIG": unknownSection}, []string{"ERP_CONFIG", "field sap not found"}},
-		{"empty file", map[string]string{"ERP_SOURCE": "odoo", "ERP_CONFIG": empty}, []string{"ERP_CONFIG", "empty"}},
-		{"missing file", map[string]string{"ERP_SOURCE": "odoo", "ERP_CONFIG": "/nonexistent/erp.yaml"}, []string{"ERP_CONFIG"}},
-		{"negative cache", map[string]string{"ERP_CACHE_TTL": "-1s"}, []string{"ERP_CACHE_TTL"}},
-		{"cache not a duration", map[string]string{"ERP_CACHE_TTL": "soon"}, []string{"ERP_CACHE_TTL"}},
-		{"breaker failures zero", map[string]string{"ERP_BREAKER_FAILURES": "0"}, []string{"ERP_BREAKER_FAILURES"}},
-		{"breaker failures not a number", map[string]string{"ERP_BREAKER_FAILURES": "five"}, []string{"ERP_BREAKER_FAILURES"}},
-		{"breaker open zero", map[string]string{"ERP_BREAKER_OPEN": "0"}, []string{"ERP_BREAKER_OPEN"}},
+		{"unknown source", map[string]string{"ERP_SOURCE": "sap"}, `ERP_SOURCE: unknown source "sap"; one of demo, file, local, stub, needs`},
+		{"the source's own check", map[string]string{"ERP_SOURCE": "stub"}, "STUB_URL: is required when ERP_SOURCE=stub"},
+		{"a misspelt key in a section not used", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": typo}, "line 5: field tokn not found"},
+		{"an unknown section", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": unknown}, "line 3: field sap not found; the sections are stub, needs"},
+		{"an empty file", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": empty}, "the file is empty; it needs a stub: or needs: section"},
+		{"no section", map[string]string{"ERP_SOURCE": "stub", "ERP_CONFIG": null}, "has none of the sections stub, needs"},
+		{"a required section without ERP_CONFIG", map[string]string{"ERP_SOURCE": "needs"}, "ERP_CONFIG: is required when ERP_SOURCE=needs: a YAML file with an needs: section"},
+		{"a required section missing", map[string]string{"ERP_SOURCE": "needs", "ERP_CONFIG": stubOnly}, "has no needs: section, which ERP_SOURCE=needs needs"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(lookupFrom(tc.env))
-			if err == nil {
-				t.Fatalf("err = nil, want one naming %v", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("err = %v, want it to contain %q", err, w)
-				}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(lookupFrom(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseERPFileRejectsSeveralDocuments(t *testing.T) {
-	_, err := ParseERPFile([]byte("http:\n  url: x\n---\nodoo:\n  url: y\n"))
-	if err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
-		t.Fatalf("err = %v, want a multi-document error", err)
 	}
 }

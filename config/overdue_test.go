@@ -21,7 +21,7 @@ func TestOverduePolicy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.value, func(t *testing.T) {
-			c, err := Load(lookupFrom(map[string]string{"OVERDUE_POLICY": tc.value}))
+			c, err := load(lookupFrom(map[string]string{"OVERDUE_POLICY": tc.value}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +39,7 @@ func TestOverduePolicyRejectsBadValues(t *testing.T) {
 	for _, value := range []string{"extend", "extend:", "extend:3", "extend:0d", "extend:-2d", "extend:+2d", "extend:367d",
 		"extend:3w", "extend:3dd", "extend: 3d", "forgive", "offer,hold"} {
 		t.Run(value, func(t *testing.T) {
-			_, err := Load(lookupFrom(map[string]string{"OVERDUE_POLICY": value}))
+			_, err := load(lookupFrom(map[string]string{"OVERDUE_POLICY": value}))
 			if err == nil {
 				t.Fatalf("got no error, want one")
 			}

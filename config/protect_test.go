@@ -11,7 +11,7 @@ import (
 )
 
 func TestLookupProtectionDefaults(t *testing.T) {
-	c, err := Load(lookupFrom(nil))
+	c, err := load(lookupFrom(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestLookupProtectionValues(t *testing.T) {
 	if err := os.WriteFile(metricsFile, []byte("scrape-secret-0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(lookupFrom(map[string]string{
+	c, err := load(lookupFrom(map[string]string{
 		"LOOKUP_TOKEN":       "Abc-123_xyz.456~789",
 		"LOOKUP_ALLOW_CIDRS": " 203.0.113.0/24, 2001:db8::/32 ,198.51.100.7,::ffff:192.0.2.1",
 		"TRUSTED_PROXIES":    "10.0.0.0/8",
@@ -97,7 +97,7 @@ func TestLookupProtectionInvalidValuesNameTheirVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
-			_, err := Load(lookupFrom(map[string]string{tt.key: tt.value}))
+			_, err := load(lookupFrom(map[string]string{tt.key: tt.value}))
 			if err == nil || !strings.Contains(err.Error(), tt.key) {
 				t.Fatalf("error = %v, want one naming %s", err, tt.key)
 			}
@@ -107,17 +107,17 @@ func TestLookupProtectionInvalidValuesNameTheirVariable(t *testing.T) {
 
 func TestLookupTokenNeverInErrors(t *testing.T) {
 	const secret = "not ok secret value"
-	_, err := Load(lookupFrom(map[string]string{"LOOKUP_TOKEN": secret}))
+	_, err := load(lookupFrom(map[string]string{"LOOKUP_TOKEN": secret}))
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("error = %v, want one that does not quote the token", err)
 	}
 	for _, key := range []string{"ADMIN_TOKEN", "METRICS_TOKEN"} {
-		_, err = Load(lookupFrom(map[string]string{key: "too-short-pw"}))
+		_, err = load(lookupFrom(map[string]string{key: "too-short-pw"}))
 		if err == nil || strings.Contains(err.Error(), "too-short-pw") || !strings.Contains(err.Error(), "at least 16") {
 			t.Fatalf("%s too short: error = %v, want one asking for 16 characters without quoting the token", key, err)
 		}
 	}
-	_, err = Load(lookupFrom(map[string]string{"METRICS_TOKEN": "a", "METRICS_TOKEN_FILE": "/x"}))
+	_, err = load(lookupFrom(map[string]string{"METRICS_TOKEN": "a", "METRICS_TOKEN_FILE": "/x"}))
 	if err == nil || !strings.Contains(err.Error(), "METRICS_TOKEN") {
 		t.Fatalf("error = %v, want METRICS_TOKEN and METRICS_TOKEN_FILE refused together", err)
 	}
@@ -139,7 +139,7 @@ func TestCheckLookupProtected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(lookupFrom(tt.env))
+			c, err := load(lookupFrom(tt.env))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func TestCheckLookupProtected(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Load(lookupFrom(map[string]string{"LOOKUP_PUBLIC": "yes please"})); err == nil || !strings.Contains(err.Error(), "LOOKUP_PUBLIC") {
+	if _, err := load(lookupFrom(map[string]string{"LOOKUP_PUBLIC": "yes please"})); err == nil || !strings.Contains(err.Error(), "LOOKUP_PUBLIC") {
 		t.Fatalf("LOOKUP_PUBLIC=yes please: err = %v, want one naming LOOKUP_PUBLIC", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestRateLimitIPv6Prefix(t *testing.T) {
 	}{{"", 64, true}, {"56", 56, true}, {"128", 128, true}, {"16", 0, false}, {"129", 0, false}, {"/56", 0, false}}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
-			c, err := Load(lookupFrom(map[string]string{"RATE_LIMIT_IPV6_PREFIX": tt.value}))
+			c, err := load(lookupFrom(map[string]string{"RATE_LIMIT_IPV6_PREFIX": tt.value}))
 			if !tt.ok {
 				if err == nil || !strings.Contains(err.Error(), "RATE_LIMIT_IPV6_PREFIX") {
 					t.Fatalf("got %v, want an error naming RATE_LIMIT_IPV6_PREFIX", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"recauda-bridge/config"
+	"recauda-bridge/erp/sources"
 )
 
 const unitPath = "systemd/recauda-bridge.service"
@@ -55,7 +56,7 @@ func TestSystemdUnit(t *testing.T) {
 			t.Errorf("the unit lacks %q", want)
 		}
 	}
-	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false }, sources.Config())
 	if err != nil {
 		t.Fatal(err)
 	}

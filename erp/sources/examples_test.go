@@ -1,4 +1,4 @@
-package config
+package sources
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"recauda-bridge/config"
 	"recauda-bridge/erp"
 	"recauda-bridge/erp/execsource"
 	"recauda-bridge/erp/httpsource"
@@ -17,7 +18,7 @@ import (
 	"recauda-bridge/erp/sqlsource"
 )
 
-const examples = "../testdata/erp-config"
+const examples = "../../testdata/erp-config"
 
 // TestWorkedExamples loads every worked example of testdata/erp-config
 // through Load, with its placeholders set, and has its adapter check it as
@@ -38,46 +39,47 @@ func TestWorkedExamples(t *testing.T) {
 		file   string
 		source string
 		env    map[string]string
-		check  func(t *testing.T, c Config)
+		check  func(t *testing.T, c config.Config)
 	}{
-		{"sql-postgres.yaml", "sql", map[string]string{"ERP_SQL_DSN": "postgres://erp_reader:secret@127.0.0.1:1/erp?connect_timeout=2"}, func(t *testing.T, c Config) {
-			sameSQL(t, c.ERP.SQL.Query, "postgres-query.sql")
-			sameSQL(t, c.ERP.SQL.WritebackQuery, "postgres-writeback.sql")
-			sameSQL(t, c.ERP.SQL.ReversalQuery, "postgres-reversal.sql")
-			checkSQL(t, *c.ERP.SQL)
+		{"sql-postgres.yaml", "sql", map[string]string{"ERP_SQL_DSN": "postgres://erp_reader:secret@127.0.0.1:1/erp?connect_timeout=2"}, func(t *testing.T, c config.Config) {
+			s := settings[sqlsource.Config](t, c)
+			sameSQL(t, s.Query, "postgres-query.sql")
+			sameSQL(t, s.WritebackQuery, "postgres-writeback.sql")
+			sameSQL(t, s.ReversalQuery, "postgres-reversal.sql")
+			checkSQL(t, s)
 		}},
-		{"sql-mysql.yaml", "sql", map[string]string{"ERP_DB_PASSWORD": "s3cret"}, func(t *testing.T, c Config) {
-			if got, want := c.ERP.SQL.DSN, "erp_reader:s3cret@tcp(db:3306)/erp?parseTime=true"; got != want {
+		{"sql-mysql.yaml", "sql", map[string]string{"ERP_DB_PASSWORD": "s3cret"}, func(t *testing.T, c config.Config) {
+			s := settings[sqlsource.Config](t, c)
+			if got, want := s.DSN, "erp_reader:s3cret@tcp(db:3306)/erp?parseTime=true"; got != want {
 				t.Errorf("dsn: got %q, want %q", got, want)
 			}
-			sameSQL(t, c.ERP.SQL.Query, "mysql-query.sql")
-			sameSQL(t, c.ERP.SQL.WritebackQuery, "mysql-writeback.sql")
-			sameSQL(t, c.ERP.SQL.ReversalQuery, "mysql-reversal.sql")
-			s := *c.ERP.SQL
+			sameSQL(t, s.Query, "mysql-query.sql")
+			sameSQL(t, s.WritebackQuery, "mysql-writeback.sql")
+			sameSQL(t, s.ReversalQuery, "mysql-reversal.sql")
 			s.DSN = "erp_reader:s3cret@tcp(127.0.0.1:1)/erp?parseTime=true&timeout=2s"
 			checkSQL(t, s)
 		}},
-		{"alegra.yaml", "http", nil, func(t *testing.T, c Config) {
-			sameAs(t, c.ERP, "../testdata/httpsource/alegra.yaml")
-			if _, err := httpsource.New(*c.ERP.HTTP, nil); err != nil {
+		{"alegra.yaml", "http", nil, func(t *testing.T, c config.Config) {
+			sameAs(t, c, "../../testdata/httpsource/alegra.yaml")
+			if _, err := httpsource.New(settings[httpsource.Config](t, c), nil); err != nil {
 				t.Error(err)
 			}
 		}},
-		{"siigo.yaml", "http", nil, func(t *testing.T, c Config) {
-			sameAs(t, c.ERP, "../testdata/httpsource/siigo.yaml")
-			if _, err := httpsource.New(*c.ERP.HTTP, nil); err != nil {
+		{"siigo.yaml", "http", nil, func(t *testing.T, c config.Config) {
+			sameAs(t, c, "../../testdata/httpsource/siigo.yaml")
+			if _, err := httpsource.New(settings[httpsource.Config](t, c), nil); err != nil {
 				t.Error(err)
 			}
 		}},
-		{"odoo.yaml", "odoo", nil, func(t *testing.T, c Config) {
-			sameAs(t, c.ERP, "../testdata/odoo/example.yaml")
-			if _, err := odoo.New(*c.ERP.Odoo, nil); err != nil {
+		{"odoo.yaml", "odoo", nil, func(t *testing.T, c config.Config) {
+			sameAs(t, c, "../../testdata/odoo/example.yaml")
+			if _, err := odoo.New(settings[odoo.Config](t, c), nil); err != nil {
 				t.Error(err)
 			}
 		}},
-		{"exec.yaml", "exec", nil, func(t *testing.T, c Config) {
-			e := *c.ERP.Exec
-			e.Dir = ".." // the example's paths are relative to the repository, the test runs in config/
+		{"exec.yaml", "exec", nil, func(t *testing.T, c config.Config) {
+			e := settings[execsource.Config](t, c)
+			e.Dir = "../.." // the example's paths are relative to the repository, the test runs in erp/sources/
 			src, err := execsource.New(e, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +97,7 @@ func TestWorkedExamples(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			c, err := Load(lookupFrom(env))
+			c, err := config.Load(lookupFrom(env), Config())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +118,7 @@ func TestWorkedExamples(t *testing.T) {
 // sameSQL checks that an example's statement is the adapter's tested one.
 func sameSQL(t *testing.T, got, file string) {
 	t.Helper()
-	want, err := os.ReadFile(filepath.Join("../testdata/sqlsource", file))
+	want, err := os.ReadFile(filepath.Join("../../testdata/sqlsource", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +144,13 @@ func checkSQL(t *testing.T, s sqlsource.Config) {
 
 // sameAs checks that an example decodes to the same settings as the
 // adapter's own testdata file.
-func sameAs(t *testing.T, got ERPFile, path string) {
+func sameAs(t *testing.T, c config.Config, path string) {
 	t.Helper()
-	want, err := LoadERPFile(path)
+	sections, err := config.LoadERPFile(path, Config())
 	if err != nil {
 		t.Fatal(err)
 	}
+	got, want := c.ERP, reflect.ValueOf(sections[c.ERPSource]).Elem().Interface()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the example differs from %s:\n got %+v\nwant %+v", path, got, want)
 	}
