@@ -19,17 +19,12 @@ import (
 	"recauda-bridge/validation"
 )
 
-// minCheckTimeout bounds the health check when ERP_TIMEOUT is shorter: a
-// first login to an ERP may take longer than a lookup.
-const minCheckTimeout = 10 * time.Second
-
 // checkSource tests the configured ERP source, step by step, without the
 // HTTP server or the tracking store: the configuration, building the source
-// (which for sql connects and checks the query's columns, for exec checks
-// the command, ...), its health check, and, when idNumber is not empty, a
-// sample lookup under ERP_TIMEOUT whose charges are mapped and validated as
-// a real lookup would (whether the tracking store would still offer them is
-// `preview`'s business). Each step prints OK, FAIL or SKIP; the last line
+// (erp/sources: for sql it connects and checks the query's columns, for exec
+// it checks the command, ...), then recauda.SourceCheck's steps: its health
+// check, its write-back, and, when idNumber is not empty, a sample lookup
+// whose charges are assessed as a real lookup would. Each step prints OK, FAIL or SKIP; the last line
 // is the verdict. Exit 0 when the source answers, 1 otherwise; charges that
 // would be held back are reported but do not fail the check.
 func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout, stderr io.Writer) error {
@@ -69,27 +64,26 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 	built, _ := sources.Find(cfg.ERPSource)
 	step("OK", "source %s built: %s", cfg.ERPSource, built.Proves)
 
-	checkCtx, cancelCheck := context.WithTimeout(ctx, max(cfg.ERPTimeout, minCheckTimeout))
-	start := time.Now()
-	err = src.Check(checkCtx)
-	cancelCheck()
+	check := recauda.SourceCheck{Source: src, Timeout: cfg.ERPTimeout,
+		Rules: recauda.Rules{Validator: validation.New(time.Now), WebhookURL: cfg.WebhookURL(), Overdue: cfg.OverduePolicy}}
+	took, err := check.Health(ctx)
 	switch {
 	case errors.Is(err, erp.ErrUnsupported):
 		step("SKIP", "health check: source %s has none", cfg.ERPSource)
 	case err != nil:
 		return fail("health check", err)
 	default:
-		step("OK", "health check (%s)", roundMillis(time.Since(start)))
+		step("OK", "health check (%s)", roundMillis(took))
 	}
-	if erp.CanRecord(src) {
-		step("OK", "write-back: configured (payments are recorded in the ERP)")
-		if erp.CanReverse(src) {
-			step("OK", "reversals: configured (a payment Efipay reverses is undone in the ERP)")
-		} else {
-			step("SKIP", "reversals: not configured (each reversal waits for the operator in the write-back queue, needs_operator)")
-		}
-	} else {
+	switch payments, reversals := check.Writeback(); {
+	case !payments:
 		step("SKIP", "write-back: not configured (payments are not recorded in the ERP)")
+	case reversals:
+		step("OK", "write-back: configured (payments are recorded in the ERP)")
+		step("OK", "reversals: configured (a payment Efipay reverses is undone in the ERP)")
+	default:
+		step("OK", "write-back: configured (payments are recorded in the ERP)")
+		step("SKIP", "reversals: not configured (each reversal waits for the operator in the write-back queue, needs_operator)")
 	}
 
 	if idNumber == "" {
@@ -97,52 +91,34 @@ func checkSource(ctx context.Context, env config.Lookup, idNumber string, stdout
 		fmt.Fprintf(stdout, "verdict: OK: source %s answers\n", cfg.ERPSource)
 		return nil
 	}
-	lookupCtx, cancel := context.WithTimeout(ctx, cfg.ERPTimeout)
-	start = time.Now()
-	charges, err := src.PendingCharges(lookupCtx, idNumber)
-	took := time.Since(start)
-	cancel()
+	sample, err := check.Sample(ctx, idNumber)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within ERP_TIMEOUT=%s: %w", cfg.ERPTimeout, err)
-		}
 		return fail("sample lookup for "+idNumber, err)
 	}
-	step("OK", "sample lookup for %s: %d charges (%s)", idNumber, len(charges), roundMillis(took))
-
-	held := printCharges(stdout, charges, idNumber, cfg.WebhookURL(), cfg.OverduePolicy)
+	n, held := len(sample.Charges), sample.HeldBack
+	step("OK", "sample lookup for %s: %d charges (%s)", idNumber, n, roundMillis(sample.Took))
+	printSample(stdout, sample)
 	switch {
-	case len(charges) == 0:
+	case n == 0:
 		fmt.Fprintf(stdout, "verdict: OK: source %s answers; no pending charges for %s\n", cfg.ERPSource, idNumber)
 	case held == 0:
-		fmt.Fprintf(stdout, "verdict: OK: source %s answers; %d charges for %s, all valid\n", cfg.ERPSource, len(charges), idNumber)
+		fmt.Fprintf(stdout, "verdict: OK: source %s answers; %d charges for %s, all valid\n", cfg.ERPSource, n, idNumber)
 	default:
 		fmt.Fprintf(stdout, "verdict: OK: source %s answers; %d charges for %s, %d valid, %d would be held back (see above)\n",
-			cfg.ERPSource, len(charges), idNumber, len(charges)-held, held)
+			cfg.ERPSource, n, idNumber, n-held, held)
 	}
 	return nil
 }
 
-// printCharges assesses charges as a lookup does (recauda.Assess: fields
-// the source could not read, another customer's ID number, a ref_payment
-// repeated, every Efipay rule, the dates under OVERDUE_POLICY) and prints one
-// line per charge, one more per violation and per change to its dates. It
-// returns how many would be held back.
-func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string, policy config.OverduePolicy) int {
-	cands := make([]recauda.Candidate, len(charges))
-	for i, c := range charges {
-		cands[i].Charge = c
-	}
-	verdicts := recauda.Assess(cands, recauda.Ask{IDNumber: idNumber, In: "this customer's charges"},
-		recauda.Rules{Validator: validation.New(time.Now), WebhookURL: webhookURL, Overdue: policy})
+// printSample prints one line per charge of the sample, one more per
+// violation and per change to its dates.
+func printSample(w io.Writer, s recauda.Sample) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	held := 0
-	for i, v := range verdicts {
-		c := charges[i]
+	for i, v := range s.Verdicts {
+		c := s.Charges[i]
 		decision := recauda.DecisionSend
 		if v.HeldBack() {
 			decision = recauda.DecisionHeldBack
-			held++
 			for _, viol := range v.Violations {
 				fmt.Fprintf(tw, "      HELD BACK\t%s\t%s\t%s: %s\n", c.RefPayment, viol.Field, viol.Rule, viol.Message)
 			}
@@ -154,7 +130,6 @@ func printCharges(w io.Writer, charges []erp.Charge, idNumber, webhookURL string
 		}
 	}
 	tw.Flush()
-	return held
 }
 
 func cacheText(ttl time.Duration) string {
