@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"recauda-bridge/models"
 	"recauda-bridge/store"
 )
 
@@ -60,7 +61,7 @@ func seedBench(path string) error {
 	if err := mkdirAll(filepath.Dir(path)); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.SQLite, path, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, path, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func seedBench(path string) error {
 func BenchmarkExport(b *testing.B) {
 	path := benchDB(b)
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, path, store.Options{})
+	st, err := store.Open(ctx, models.DialectSQLite, path, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func reportStack(t *testing.T, src *erptest.Source, bank report.Asobancaria) *st
 	ctx := context.Background()
 	now := func() time.Time { return fixedNow }
 	dbPath := filepath.Join(t.TempDir(), "bridge.db")
-	st, err := store.Open(ctx, store.SQLite, dbPath, store.Options{Now: now})
+	st, err := store.Open(ctx, models.DialectSQLite, dbPath, store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
