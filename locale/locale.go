@@ -68,14 +68,17 @@ func For(lang string) *Locale {
 	return catalog()[Default]
 }
 
-// Langs lists the languages there are, sorted.
+// Langs lists the languages there are: Default first, then the others
+// sorted.
 func Langs() []string {
 	var out []string
 	for lang := range catalog() {
-		out = append(out, lang)
+		if lang != Default {
+			out = append(out, lang)
+		}
 	}
 	slices.Sort(out)
-	return out
+	return append([]string{Default}, out...)
 }
 
 // Supported says whether there is a file for lang.

@@ -16,8 +16,8 @@ var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 // no empty text, and the same placeholders in every language.
 func TestEveryLanguageHasTheSameKeys(t *testing.T) {
 	langs := Langs()
-	if !slices.Contains(langs, "es") || !slices.Contains(langs, "en") {
-		t.Fatalf("got languages %v, want es and en among them", langs)
+	if len(langs) < 2 || langs[0] != Default || !slices.Contains(langs, "en") {
+		t.Fatalf("got languages %v, want %s first and en among them", langs, Default)
 	}
 	ref := For(Default).text
 	if len(ref) < 200 {
@@ -138,6 +138,31 @@ func TestMoneyAndTimes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.got != tc.want {
 				t.Errorf("got %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNumber(t *testing.T) {
+	tests := []struct{ in, es, en string }{
+		{"0", "0,00", "0.00"},
+		{"5", "5,00", "5.00"},
+		{"999", "999,00", "999.00"},
+		{"1000", "1.000,00", "1,000.00"},
+		{"150000.5", "150.000,50", "150,000.50"},
+		{"3450000", "3.450.000,00", "3,450,000.00"},
+		{"1234567.89", "1.234.567,89", "1,234,567.89"},
+		{"18333.333", "18.333,333", "18,333.333"},
+		{"-1500.25", "-1.500,25", "-1,500.25"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			d := decimal.RequireFromString(tc.in)
+			if got := For("es").Number(d); got != tc.es {
+				t.Errorf("es: got %q, want %q", got, tc.es)
+			}
+			if got := For("en").Number(d); got != tc.en {
+				t.Errorf("en: got %q, want %q", got, tc.en)
 			}
 		})
 	}

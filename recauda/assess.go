@@ -116,12 +116,13 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 		v.Violations = append(v.Violations, c.Violations...)
 		if c.Item == nil {
 			for _, d := range c.Charge.Defects {
-				v.Violations = append(v.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message})
+				v.Violations = append(v.Violations, validation.Violation{Field: d.Field, Rule: RuleUnreadable, Message: d.Message,
+					Params: map[string]string{"field": d.Field}})
 			}
 		}
 		if ask.IDNumber != "" && c.idNumber() != ask.IDNumber {
 			v.Violations = append(v.Violations, validation.Violation{Field: "recauda_information.id_number", Rule: RuleIDMismatch,
-				Message: "the ERP returned this charge for another customer's ID number"})
+				Message: "the ERP returned this charge for another customer's ID number", Params: map[string]string{"field": "recauda_information.id_number"}})
 		}
 		if n := count[ref]; n > 1 {
 			msg := fmt.Sprintf("ref_payment appears %d times in %s", n, in)
@@ -129,12 +130,12 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 				msg += ": " + strings.Join(p, ", ")
 			}
 			v.Violations = append(v.Violations, validation.Violation{Field: "recauda_information.ref_payment", Rule: RuleDuplicateRef, Message: msg,
-				Params: map[string]string{"count": strconv.Itoa(n)}})
+				Params: map[string]string{"field": "recauda_information.ref_payment", "count": strconv.Itoa(n)}})
 		}
 		if ask.OfferedTo != nil {
 			if owner, ok := ask.OfferedTo(ref); ok && owner != ask.IDNumber {
 				v.Violations = append(v.Violations, validation.Violation{Field: "recauda_information.ref_payment", Rule: RuleRefOwnedByOther,
-					Message: "this ref_payment was already offered to another ID number"})
+					Message: "this ref_payment was already offered to another ID number", Params: map[string]string{"field": "recauda_information.ref_payment"}})
 			}
 		}
 		if len(v.Violations) == 0 && ask.Apart != nil && ask.Apart(i) {

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
@@ -11,6 +13,7 @@ import (
 	"recauda-bridge/erp"
 	"recauda-bridge/internal/browsertest"
 	"recauda-bridge/models"
+	"recauda-bridge/recauda"
 )
 
 // artifactsDir is where browser tests leave screenshots: artifacts/ at the
@@ -32,6 +35,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	decodePayments(t, s.get(t, "/get-recaudas?id_number=1032456789"))
 	decodePayments(t, s.get(t, "/get-recaudas?id_number=79845123"))
 	s.pay(t, "9001", "APTO-301")
+	drain(t, recauda.NewWorker(s.store, s.source, recauda.WorkerConfig{}, func() time.Time { return fixedNow }, slog.New(slog.DiscardHandler)))
 	srv := httptest.NewServer(s.e)
 	t.Cleanup(srv.Close)
 	shots := map[string][]byte{}
@@ -71,6 +75,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	shots["dashboard.png"] = browsertest.Value(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 
+	// A new user's Spanish pages: the timeline and the held-back reasons in
+	// Spanish, no English line of the store and no raw key.
+	browsertest.Step(t, ctx, "open the paid charge",
+		chromedp.Navigate(srv.URL+"/admin/charges/APTO-301"),
+		chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
+	timeline := browsertest.Value(t, ctx, "timeline", chromedp.Text(chromedp.CSS("main")))
+	wantSpanish(t, "the paid charge", timeline, []string{"Envío n.º 1", "Webhook Aplicado: transacción 9001", "Registro en el ERP n.º 1 en cola",
+		"Registrado en el ERP", "registrado en el ERP en el intento 1"}, rawTimeline)
+	shots["dashboard-timeline.png"] = browsertest.Value(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+	browsertest.Step(t, ctx, "open the held-back records",
+		chromedp.Click(chromedp.CSS(`nav.tabs a[href="/admin/held-back"]`)),
+		chromedp.WaitVisible(chromedp.CSS("section.rule")))
+	heldBack := browsertest.Value(t, ctx, "held back", chromedp.Text(chromedp.CSS("main")))
+	wantSpanish(t, "the held-back records", heldBack, []string{"Registros retenidos",
+		"recauda_information.amount debe tener como máximo 2 decimales; tiene 3"}, []string{"must have at most", "violation_"})
+
 	browsertest.Step(t, ctx, "sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("token")))
 	browsertest.Step(t, ctx, "open /admin again", chromedp.Navigate(srv.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("token")))
 	if loc := browsertest.Value(t, ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, srv.URL+"/admin/login") {
@@ -78,4 +98,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	browsertest.Save(t, artifactsDir, shots)
+}
+
+// wantSpanish checks the text of a page for the words it must show and
+// those it must not.
+func wantSpanish(t *testing.T, page, text string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s lacks %q:\n%s", page, w, text)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(text, n) {
+			t.Errorf("%s shows %q:\n%s", page, n, text)
+		}
+	}
 }

@@ -475,6 +475,10 @@ func TestDashboardOverview(t *testing.T) {
 	}
 }
 
+// rawTimeline are what a Spanish timeline must not show: the store's
+// English lines and the keys of words.
+var rawTimeline = []string{"send #", "webhook applied", "write-back #", "queued for", "writeback_", "event_", "entry_", "decision_"}
+
 func TestDashboardPages(t *testing.T) {
 	bad := charge("A-BAD", "11111111")
 	bad.Amount = decimal.RequireFromString("18333.333")
@@ -503,6 +507,10 @@ func TestDashboardPages(t *testing.T) {
 		{"charge", "/admin/charges/A-1", []string{"Pagado", "Enviado a Efipay", "Enviado → Pagado", "Imprimir comprobante", `href="/admin/webhooks/1"`, "Pendiente"}, []string{`id="action-deactivate"`}},
 		{"held back by rule", "/admin/held-back", []string{"<code>decimal_places</code>", "recauda_information.amount", "A-BAD", "1 registro<"}, nil},
 		{"held back, one rule", "/admin/held-back?rule=decimal_places", []string{"A-BAD", "Todas las reglas"}, nil},
+		{"timeline in Spanish", "/admin/charges/A-1", []string{"Envío n.º 1", "Webhook Aplicado: transacción 801, Aprobada, $ 150.000,50 COP",
+			"Registro en el ERP n.º 1 en cola para la transacción 801"}, rawTimeline},
+		{"held-back reason in Spanish", "/admin/held-back", []string{"recauda_information.amount debe tener como máximo 2 decimales; tiene 3"},
+			[]string{"must have at most", "violation_"}},
 		{"webhook log", "/admin/webhooks", []string{"Aplicado", "801", `href="/admin/charges/A-1"`}, nil},
 		{"webhook log filtered", "/admin/webhooks?outcome=unmatched", []string{"Sin webhooks."}, nil},
 		{"webhook", "/admin/webhooks/1", []string{"Webhook #1", "&#34;transaction_id&#34;: 801"}, nil},
@@ -511,6 +519,35 @@ func TestDashboardPages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			page := c.get(tc.target)
+			for _, w := range tc.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(page, n) {
+					t.Errorf("page holds %q", n)
+				}
+			}
+		})
+	}
+
+	// The same pages for a reader who chose English.
+	en := newDashClient(t, s)
+	en.signIn()
+	english := []struct {
+		name, target string
+		want, not    []string
+	}{
+		{"timeline in English", "/admin/charges/A-1?lang=en", []string{"Send #1", "Webhook Applied: transaction 801, Aprobada, $150,000.50 COP",
+			"Write-back #1 queued for transaction 801"}, []string{"send #", "webhook applied", "event_", "entry_"}},
+		{"held-back reason in English", "/admin/held-back", []string{"recauda_information.amount must have at most 2 decimal places; it has 3"},
+			[]string{"debe tener", "violation_"}},
+		{"receipt in English", "/admin/charges/A-1/receipt", []string{"Payment receipt", "$150,000.50 COP"}, []string{"Comprobante", "receipt_"}},
+	}
+	for _, tc := range english {
+		t.Run(tc.name, func(t *testing.T) {
+			page := en.get(tc.target)
 			for _, w := range tc.want {
 				if !strings.Contains(page, w) {
 					t.Errorf("page lacks %q", w)

@@ -163,28 +163,3 @@ func (p *Pages) DashboardCSS() (css []byte, version string) {
 	sum := sha256.Sum256(p.dashboardCSS)
 	return p.dashboardCSS, hex.EncodeToString(sum[:6])
 }
-
-// Money writes an amount the Colombian way, with two decimals (more only if
-// needed to stay exact): 1234567.5 is "1.234.567,50".
-func Money(d decimal.Decimal) string {
-	s := d.StringFixed(2)
-	if !d.Equal(d.Truncate(2)) {
-		s = d.String()
-	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte('.')
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte(',')
-	b.WriteString(frac)
-	return b.String()
-}

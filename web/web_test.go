@@ -10,25 +10,6 @@ import (
 	"recauda-bridge/locale"
 )
 
-func TestMoney(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"0", "0,00"},
-		{"5", "5,00"},
-		{"999", "999,00"},
-		{"1000", "1.000,00"},
-		{"150000.5", "150.000,50"},
-		{"3450000", "3.450.000,00"},
-		{"1234567.89", "1.234.567,89"},
-		{"18333.333", "18.333,333"},
-		{"-1500.25", "-1.500,25"},
-	}
-	for _, tc := range tests {
-		if got := Money(decimal.RequireFromString(tc.in)); got != tc.want {
-			t.Errorf("Money(%s) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestReceiptEscapes(t *testing.T) {
 	p, err := New()
 	if err != nil {

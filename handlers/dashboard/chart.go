@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"recauda-bridge/locale"
 	"recauda-bridge/recauda"
 )
 
@@ -73,7 +74,7 @@ type chartRow struct {
 }
 
 // newChart lays out the days as grouped bars with a y axis of round steps.
-func newChart(tr translator, days []recauda.DayCount) chartView {
+func newChart(tr *locale.Locale, days []recauda.DayCount) chartView {
 	v := chartView{
 		Width: chartWidth, Height: chartHeight, Title: tr.T("chart_title"),
 		Left: chartLeft, Right: chartWidth - chartRight, Base: chartHeight - chartBottom,
@@ -85,7 +86,7 @@ func newChart(tr translator, days []recauda.DayCount) chartView {
 		most, sent, paid = max(most, d.Sent, d.Paid), sent+d.Sent, paid+d.Paid
 	}
 	if len(days) > 0 {
-		v.Desc = fmt.Sprintf(tr.T("chart_desc"), tr.day(days[0].Day), tr.day(days[len(days)-1].Day), sent, paid)
+		v.Desc = tr.T("chart_desc", locale.Params{"from": tr.Day(days[0].Day), "to": tr.Day(days[len(days)-1].Day), "sent": sent, "paid": paid})
 	}
 	step, top := axisSteps(most)
 	plotH := v.Base - chartTop
@@ -100,7 +101,7 @@ func newChart(tr translator, days []recauda.DayCount) chartView {
 	barW := round2((slot*(1-chartDayPad) - chartBarGap) / 2)
 	for i, d := range days {
 		x0 := v.Left + slot*float64(i) + slot*chartDayPad/2
-		day := tr.day(d.Day)
+		day := tr.Day(d.Day)
 		if d.Sent > 0 {
 			v.Bars = append(v.Bars, chartBar{X: round2(x0), Y: y(d.Sent), W: barW, H: round2(v.Base - y(d.Sent)),
 				Fill: chartColSent, Title: fmt.Sprintf("%s: %s %d", day, v.SentLabel, d.Sent)})
@@ -116,7 +117,7 @@ func newChart(tr translator, days []recauda.DayCount) chartView {
 		}
 	}
 	for i := len(days) - 1; i >= 0; i-- {
-		v.Rows = append(v.Rows, chartRow{Day: tr.day(days[i].Day), Sent: days[i].Sent, Paid: days[i].Paid})
+		v.Rows = append(v.Rows, chartRow{Day: tr.Day(days[i].Day), Sent: days[i].Sent, Paid: days[i].Paid})
 	}
 	return v
 }

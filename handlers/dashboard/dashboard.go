@@ -21,6 +21,7 @@ import (
 	"recauda-bridge/handlers/httperr"
 	"recauda-bridge/handlers/request"
 	"recauda-bridge/handlers/throttle"
+	"recauda-bridge/locale"
 	"recauda-bridge/recauda"
 	"recauda-bridge/store"
 	"recauda-bridge/web"
@@ -163,15 +164,15 @@ func (h *dashboard) headers(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// language picks the page's language: ?lang=es|en (remembered in a cookie
-// for a year), else the cookie, else Spanish.
+// language picks the page's language: ?lang= one of locale.Langs
+// (remembered in a cookie for a year), else the cookie, else Spanish.
 func (h *dashboard) language(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		lang := langES
-		if ck, err := c.Cookie(langCookie); err == nil && ck.Value == langEN {
-			lang = langEN
+		lang := locale.Default
+		if ck, err := c.Cookie(langCookie); err == nil && locale.Supported(ck.Value) {
+			lang = ck.Value
 		}
-		if q := c.QueryParam("lang"); q == langES || q == langEN {
+		if q := c.QueryParam("lang"); locale.Supported(q) {
 			lang = q
 			c.SetCookie(&http.Cookie{Name: langCookie, Value: q, Path: dashPrefix, MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"})

@@ -12,25 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
+	"recauda-bridge/locale"
 	"recauda-bridge/models"
+	"recauda-bridge/recauda"
+	"recauda-bridge/validation"
 )
 
-func TestDashboardTextHasEveryKeyInBothLanguages(t *testing.T) {
-	es, en := dashboardText[langES], dashboardText[langEN]
-	for k := range es {
-		if _, ok := en[k]; !ok {
-			t.Errorf("key %q is in Spanish but not in English", k)
-		}
-	}
-	for k := range en {
-		if _, ok := es[k]; !ok {
-			t.Errorf("key %q is in English but not in Spanish", k)
-		}
-	}
-
-	// Every key the templates and the Go code name must exist.
+// TestDashboardWordsExist checks that every key the templates and the code
+// name, and every code the dashboard words, has a text in every language:
+// no page shows a raw key.
+func TestDashboardWordsExist(t *testing.T) {
 	used := map[string]bool{}
 	scan := func(pattern string, re *regexp.Regexp) {
 		files, err := filepath.Glob(pattern)
@@ -48,7 +39,7 @@ func TestDashboardTextHasEveryKeyInBothLanguages(t *testing.T) {
 		}
 	}
 	scan("../../web/templates/dashboard_*.html", regexp.MustCompile(`\.T "([a-z_]+)"`))
-	scan("*.go", regexp.MustCompile(`\.T\("([a-z_]+)"\)`))
+	scan("*.go", regexp.MustCompile(`\.T\("([a-z_]*[a-z])"[,)]`))
 	for _, f := range flashes {
 		used["done_"+f], used["failed_"+f] = true, true
 	}
@@ -68,45 +59,69 @@ func TestDashboardTextHasEveryKeyInBothLanguages(t *testing.T) {
 		"error_unavailable", "error_internal", "error_bad_request", "login_expired", "login_signed_out"} {
 		used[k] = true
 	}
-	for _, k := range []string{"sent", "resent", "released", "deactivated", "activated", "webhook", "writeback_enqueued"} {
+	for _, k := range []string{"sent", "resent", "released", "deactivated", "activated", "changed", "webhook", "writeback_enqueued",
+		"writeback_done", "writeback_failed", "writeback_needs_operator", "writeback_retry", "writeback_cancelled"} {
 		used["event_"+k] = true
 	}
+	for _, c := range recauda.EntryCodes() {
+		used["entry_"+c] = true
+	}
+	for _, c := range recauda.DecisionCodes() {
+		used["decision_"+c] = true
+	}
 	for _, k := range slices.Sorted(maps.Keys(used)) {
-		if _, ok := es[k]; !ok {
-			t.Errorf("key %q is used but has no text", k)
+		for _, lang := range locale.Langs() {
+			if !locale.For(lang).Has(k) {
+				t.Errorf("key %q is used but has no text in %s", k, lang)
+			}
 		}
 	}
-	if len(used) < 100 {
+	if len(used) < 150 {
 		t.Fatalf("found only %d keys in use; the scan is broken", len(used))
 	}
 }
 
-func TestDashboardMoneyAndTimes(t *testing.T) {
-	d := decimal.RequireFromString("1234567.5")
-	at := time.Date(2026, 11, 23, 3, 30, 0, 0, time.UTC)
+// TestCodesInTheReadersLanguage words timeline lines, webhook details and
+// violations in each language.
+func TestCodesInTheReadersLanguage(t *testing.T) {
+	es, en := locale.For("es"), locale.For("en")
+	decimals := validation.Violation{Field: "recauda_information.amount", Rule: "decimal_places",
+		Message: "recauda_information.amount must have at most 2 decimal places; it has 3",
+		Params:  map[string]string{"field": "recauda_information.amount", "max": "2", "got": "3"}}
+	oneOf := validation.Violation{Field: "recauda_information.currency_type", Rule: "one_of",
+		Message: `recauda_information.currency_type must be one of "COP", "USD", "EUR" (exact case); it is "cop"`,
+		Params:  map[string]string{"field": "recauda_information.currency_type", "allowed": `"COP", "USD", "EUR"`, "value": `"cop"`}}
+	old := decimals
+	old.Params = nil
 	tests := []struct {
-		lang, money, when, day string
+		name, got, want string
 	}{
-		{langES, "$ 1.234.567,50 COP", "22/11/2026 22:30", "22/11"},
-		{langEN, "$1,234,567.50 COP", "2026-11-22 22:30", "Nov 22"},
+		{"send", entryText(es, "send #1"), "Envío n.º 1"},
+		{"send in English", entryText(en, "send #1"), "Send #1"},
+		{"webhook", entryText(es, "webhook applied: transaction 5001 Aprobada COP 85000"),
+			"Webhook Aplicado: transacción 5001, Aprobada, $ 85.000,00 COP"},
+		{"webhook with a detail", entryText(es, "webhook flagged: transaction 5002 Aprobada COP 85000: currency USD differs from the charge's COP"),
+			"Webhook Marcado: transacción 5002, Aprobada, $ 85.000,00 COP: la moneda USD difiere de la del cobro, COP"},
+		{"write-back queued", entryText(es, "write-back #1 queued for transaction 5001"),
+			"Registro en el ERP n.º 1 en cola para la transacción 5001"},
+		{"write-back done", entryText(es, "write-back #1: payment 5001 recorded in the ERP on attempt 1"),
+			"Registro n.º 1: pago 5001 registrado en el ERP en el intento 1"},
+		{"write-back failed", entryText(es, "write-back #1: attempt 1 failed: erp down; next attempt at 2026-11-23T03:30:00Z"),
+			"Registro n.º 1: falló el intento 1: erp down; próximo intento el 22/11/2026 22:30"},
+		{"a line in no known form", entryText(es, "written by hand"), "written by hand"},
+		{"webhook detail", decisionText(es, "transaction already applied"), "la transacción ya estaba aplicada"},
+		{"violation", violationText(es, decimals), "recauda_information.amount debe tener como máximo 2 decimales; tiene 3"},
+		{"violation in English", violationText(en, decimals), decimals.Message},
+		{"violation quoting the value", violationText(es, oneOf),
+			`recauda_information.currency_type debe ser uno de "COP", "USD", "EUR" (mayúsculas y minúsculas exactas); es "cop"`},
+		{"violation stored without values", violationText(es, old), old.Message},
 	}
 	for _, tc := range tests {
-		tr := newTranslator(tc.lang)
-		if got := tr.money(d, "COP"); got != tc.money {
-			t.Errorf("%s money = %q, want %q", tc.lang, got, tc.money)
-		}
-		if got := tr.when(&at); got != tc.when {
-			t.Errorf("%s when = %q, want %q", tc.lang, got, tc.when)
-		}
-		if got := tr.day(at.In(models.Bogota)); got != tc.day {
-			t.Errorf("%s day = %q, want %q", tc.lang, got, tc.day)
-		}
-	}
-	if got := newTranslator(langES).when(nil); got != "—" {
-		t.Errorf("when(nil) = %q, want —", got)
-	}
-	if got := newTranslator("fr").T("sign_out"); got != "Cerrar sesión" {
-		t.Errorf("an unknown language gives %q, want Spanish", got)
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %q, want %q", tc.got, tc.want)
+			}
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,20 +40,25 @@ const (
 	ctxProblem = "dashboard.problem"
 )
 
-// dashPage is what the layout renders around a page's Data.
+// dashPage is what the layout renders around a page's Data, in the
+// reader's language (T, Lang, Label, … of the embedded Locale).
 type dashPage struct {
-	translator
-	Lang      string
-	Title     string
-	CSS       string
-	OtherLang string
-	LangURL   string
-	SignedIn  bool
-	CSRF      string
-	Nav       []navItem
-	Flash     string
-	Problem   string
-	Data      any
+	*locale.Locale
+	Title    string
+	CSS      string
+	Langs    []langLink
+	SignedIn bool
+	CSRF     string
+	Nav      []navItem
+	Flash    string
+	Problem  string
+	Data     any
+}
+
+// langLink is one language of the switch: the page again in it.
+type langLink struct {
+	Code, Label, URL string
+	Current          bool
 }
 
 // tableData is what a table shared by several pages (webhooks, write-backs)
@@ -94,30 +98,28 @@ var pageSection = map[string]string{
 // flashes are the outcomes an action may report through ?done= or ?failed=.
 var flashes = []string{"release", "deactivate", "activate", "retry", "cancel"}
 
-func (h *dashboard) tr(c echo.Context) translator {
+func (h *dashboard) tr(c echo.Context) *locale.Locale {
 	lang, _ := c.Get(ctxLang).(string)
-	return newTranslator(lang)
+	return locale.For(lang)
 }
 
 // render writes page with data in the layout.
 func (h *dashboard) render(c echo.Context, status int, page, title string, data any) error {
 	tr := h.tr(c)
-	p := dashPage{translator: tr, Lang: tr.lang, Title: tr.T(title), CSS: h.cssURL, Data: data}
+	p := dashPage{Locale: tr, Title: tr.T(title), CSS: h.cssURL, Data: data}
 	if t, ok := c.Get(ctxTitle).(string); ok {
 		p.Title = t
 	}
-	p.OtherLang = langEN
-	if tr.lang == langEN {
-		p.OtherLang = langES
+	for _, lang := range locale.Langs() {
+		u := *c.Request().URL
+		q := url.Values{}
+		if c.Request().Method == http.MethodGet {
+			q = u.Query()
+		}
+		q.Set("lang", lang)
+		u.RawQuery = q.Encode()
+		p.Langs = append(p.Langs, langLink{Code: lang, Label: strings.ToUpper(lang), URL: u.RequestURI(), Current: lang == tr.Lang()})
 	}
-	u := *c.Request().URL
-	q := url.Values{}
-	if c.Request().Method == http.MethodGet {
-		q = u.Query()
-	}
-	q.Set("lang", p.OtherLang)
-	u.RawQuery = q.Encode()
-	p.LangURL = u.RequestURI()
 	if sess, ok := c.Get(ctxSession).(session); ok {
 		p.SignedIn, p.CSRF = true, h.sessions.csrf(sess)
 		for _, n := range dashNav {
@@ -168,7 +170,7 @@ func (h *dashboard) overview(c echo.Context) error {
 	return h.render(c, http.StatusOK, "overview", "overview_title", newOverviewView(tr, o))
 }
 
-func newOverviewView(tr translator, o recauda.Overview) overviewView {
+func newOverviewView(tr *locale.Locale, o recauda.Overview) overviewView {
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	list := func(status string) string { return dashPrefix + "/charges?status=" + status }
 	s := o.ByStatus
@@ -176,9 +178,9 @@ func newOverviewView(tr translator, o recauda.Overview) overviewView {
 		{Label: tr.T("card_offered"), Value: n(o.Offered), Note: tr.T("card_offered_note"), URL: dashPrefix + "/charges", Kind: "offered"},
 		{Label: tr.T("card_sent"), Value: n(s[models.StatusSent]), URL: list(models.StatusSent), Kind: "sent"},
 		{Label: tr.T("card_in_progress"), Value: n(s[models.StatusInProgress]), URL: list(models.StatusInProgress), Kind: "progress"},
-		{Label: tr.T("card_paid"), Value: n(s[models.StatusPaid]), Note: fmt.Sprintf(tr.T("card_partial_note"), s[models.StatusPartiallyPaid]),
+		{Label: tr.T("card_paid"), Value: n(s[models.StatusPaid]), Note: tr.T("card_partial_note", locale.Params{"n": s[models.StatusPartiallyPaid]}),
 			URL: list(models.StatusPaid), Kind: "paid"},
-		{Label: tr.T("card_failed"), Value: n(s[models.StatusFailed]), Note: fmt.Sprintf(tr.T("card_reversed_note"), s[models.StatusReversed]),
+		{Label: tr.T("card_failed"), Value: n(s[models.StatusFailed]), Note: tr.T("card_reversed_note", locale.Params{"n": s[models.StatusReversed]}),
 			URL: list(models.StatusFailed), Kind: "failed"},
 		{Label: tr.T("card_inactive"), Value: n(s[models.StatusInactive]), URL: list(models.StatusInactive), Kind: "inactive"},
 		{Label: tr.T("card_heldback"), Value: n(o.HeldBack), Note: tr.T("card_heldback_note"), URL: dashPrefix + "/held-back", Kind: "held"},
@@ -188,7 +190,7 @@ func newOverviewView(tr translator, o recauda.Overview) overviewView {
 			URL: dashPrefix + "/writebacks?state=" + models.WritebackNeedsOperator, Kind: "operator"})
 	}
 	for _, a := range o.Collected {
-		v.Collected = append(v.Collected, tr.money(a.Amount, a.Currency))
+		v.Collected = append(v.Collected, tr.Money(a.Amount, a.Currency))
 	}
 	return v
 }
@@ -234,9 +236,9 @@ func (h *dashboard) charges(c echo.Context) error {
 	}
 	switch {
 	case q.IDNumber != "":
-		v.Heading = fmt.Sprintf(tr.T("results_id"), q.IDNumber)
+		v.Heading = tr.T("results_id", locale.Params{"id_number": q.IDNumber})
 	case q.RefPayment != "":
-		v.Heading = fmt.Sprintf(tr.T("results_ref"), q.RefPayment)
+		v.Heading = tr.T("results_ref", locale.Params{"ref": q.RefPayment})
 	}
 	today := h.svc.Today()
 	for _, r := range rows {
@@ -247,7 +249,7 @@ func (h *dashboard) charges(c echo.Context) error {
 }
 
 // chargesQuery reads the charges page's form.
-func (h *dashboard) chargesQuery(c echo.Context, tr translator) (chargesView, recauda.ChargeQuery) {
+func (h *dashboard) chargesQuery(c echo.Context, tr *locale.Locale) (chargesView, recauda.ChargeQuery) {
 	v := chargesView{Q: strings.TrimSpace(c.QueryParam("q")), Status: c.QueryParam("status"), From: c.QueryParam("from"), To: c.QueryParam("to")}
 	if !slices.Contains(models.Statuses, v.Status) {
 		v.Status = ""
@@ -262,7 +264,7 @@ func (h *dashboard) chargesQuery(c echo.Context, tr translator) (chargesView, re
 		}
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			v.Notices = append(v.Notices, fmt.Sprintf(tr.T("bad_date"), tr.T(field)))
+			v.Notices = append(v.Notices, tr.T("bad_date", locale.Params{"field": tr.T(field)}))
 		}
 		return d
 	}
@@ -273,7 +275,7 @@ func (h *dashboard) chargesQuery(c echo.Context, tr translator) (chargesView, re
 	}
 	v.States = []optionView{{Value: "", Label: tr.T("all_states"), Selected: v.Status == ""}}
 	for _, s := range models.Statuses {
-		v.States = append(v.States, optionView{Value: s, Label: tr.label("status", s), Selected: s == v.Status})
+		v.States = append(v.States, optionView{Value: s, Label: tr.Label("status", s), Selected: s == v.Status})
 	}
 	return v, q
 }
@@ -294,7 +296,7 @@ func (h *dashboard) searchCharges(ctx context.Context, term string, q *recauda.C
 	return h.svc.Charges(ctx, *q)
 }
 
-func newChargeRow(tr translator, r models.ChargeRow, today string) chargeRowView {
+func newChargeRow(tr *locale.Locale, r models.ChargeRow, today string) chargeRowView {
 	due := r.DueDate
 	if due == "" {
 		due = "—"
@@ -302,8 +304,8 @@ func newChargeRow(tr translator, r models.ChargeRow, today string) chargeRowView
 	return chargeRowView{
 		DueDate: due, Overdue: recauda.ChargeOverdue(r, today),
 		Ref: r.RefPayment, URL: chargeURL(r.RefPayment), IDNumber: r.IDNumber, Payer: r.PayerName, Description: r.Description,
-		Amount: tr.money(r.Amount, r.CurrencyType), Status: r.Status, StatusLabel: tr.label("status", r.Status),
-		Updated: tr.when(&r.UpdatedAt),
+		Amount: tr.Money(r.Amount, r.CurrencyType), Status: r.Status, StatusLabel: tr.Label("status", r.Status),
+		Updated: tr.When(&r.UpdatedAt),
 	}
 }
 
@@ -321,9 +323,9 @@ func pageParam(c echo.Context) int {
 
 // newPager links the pages before and after page, keeping the other
 // parameters of the request.
-func newPager(tr translator, c echo.Context, page, perPage int, total int64) pagerView {
+func newPager(tr *locale.Locale, c echo.Context, page, perPage int, total int64) pagerView {
 	pages := int((total + int64(perPage) - 1) / int64(perPage))
-	v := pagerView{Total: fmt.Sprintf(tr.T("total"), total), Label: fmt.Sprintf(tr.T("page_of"), page, max(pages, 1)),
+	v := pagerView{Total: tr.T("total", locale.Params{"n": total}), Label: tr.T("page_of", locale.Params{"page": page, "pages": max(pages, 1)}),
 		Aria: tr.T("pagination"), Prev: tr.T("previous"), Next: tr.T("next"), Show: pages > 1 || page > 1}
 	link := func(p int) string {
 		u := *c.Request().URL
@@ -378,20 +380,20 @@ func (h *dashboard) charge(c echo.Context) error {
 		return err
 	}
 	tr := h.tr(c)
-	c.Set(ctxTitle, fmt.Sprintf(tr.T("charge_title"), ref))
+	c.Set(ctxTitle, tr.T("charge_title", locale.Params{"ref": ref}))
 	return h.render(c, http.StatusOK, "charge", "", newChargeView(tr, d, h.svc.Today()))
 }
 
-func newChargeView(tr translator, d recauda.ChargeDetail, today string) chargeView {
+func newChargeView(tr *locale.Locale, d recauda.ChargeDetail, today string) chargeView {
 	r := d.Charge
 	v := chargeView{
-		chargeRowView: newChargeRow(tr, r, today), Paid: tr.money(r.PaidAmount, r.CurrencyType),
-		Balance: tr.money(r.Amount.Sub(r.PaidAmount), r.CurrencyType), SendCount: r.SendCount,
-		FirstSent: tr.when(r.FirstSentAt), LastSent: tr.when(r.LastSentAt), PaidAt: tr.when(r.PaidAt), Created: tr.when(&r.CreatedAt),
+		chargeRowView: newChargeRow(tr, r, today), Paid: tr.Money(r.PaidAmount, r.CurrencyType),
+		Balance: tr.Money(r.Amount.Sub(r.PaidAmount), r.CurrencyType), SendCount: r.SendCount,
+		FirstSent: tr.When(r.FirstSentAt), LastSent: tr.When(r.LastSentAt), PaidAt: tr.When(r.PaidAt), Created: tr.When(&r.CreatedAt),
 		OfferedAgain: "—", TransactionID: r.TransactionID, WritebacksNext: chargeURL(r.RefPayment),
 	}
 	if at := recauda.OfferedAgainAt(r); at != nil {
-		v.OfferedAgain = tr.when(r.OfferAfter)
+		v.OfferedAgain = tr.When(r.OfferAfter)
 	}
 	if r.ParentRef != "" {
 		v.ParentRef, v.ParentURL = r.ParentRef, chargeURL(r.ParentRef)
@@ -408,9 +410,9 @@ func newChargeView(tr translator, d recauda.ChargeDetail, today string) chargeVi
 		v.ReceiptURL = chargeURL(r.RefPayment) + "/receipt"
 	}
 	for _, ev := range d.Events {
-		e := eventView{When: tr.when(&ev.CreatedAt), Label: tr.label("event", ev.Kind), Detail: ev.Detail}
+		e := eventView{When: tr.When(&ev.CreatedAt), Label: tr.Label("event", ev.Kind), Detail: entryText(tr, ev.Detail)}
 		if ev.FromStatus != "" && ev.ToStatus != "" && ev.FromStatus != ev.ToStatus {
-			e.Change = tr.label("status", ev.FromStatus) + " → " + tr.label("status", ev.ToStatus)
+			e.Change = tr.Label("status", ev.FromStatus) + " → " + tr.Label("status", ev.ToStatus)
 		}
 		v.Timeline = append(v.Timeline, e)
 	}
@@ -472,7 +474,7 @@ func (h *dashboard) receipt(c echo.Context) error {
 		return err
 	}
 	var b bytes.Buffer
-	if err := h.pages.Receipt(&b, locale.For(h.tr(c).lang), web.NewReceiptView(r)); err != nil {
+	if err := h.pages.Receipt(&b, h.tr(c), web.NewReceiptView(r)); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Content-Security-Policy", h.receiptCSP)
@@ -511,10 +513,10 @@ func (h *dashboard) heldBack(c echo.Context) error {
 	return h.render(c, http.StatusOK, "heldback", "heldback_title", newHeldBackView(tr, f.Rule, rows, total))
 }
 
-func newHeldBackView(tr translator, rule string, rows []recauda.Rejection, total int64) heldBackView {
+func newHeldBackView(tr *locale.Locale, rule string, rows []recauda.Rejection, total int64) heldBackView {
 	v := heldBackView{Rule: rule, AllURL: dashPrefix + "/held-back"}
 	if int64(len(rows)) < total {
-		v.Shown = fmt.Sprintf(tr.T("heldback_shown"), len(rows), total)
+		v.Shown = tr.T("heldback_shown", locale.Params{"shown": len(rows), "total": total})
 	}
 	index := map[string]int{}
 	for _, r := range rows {
@@ -529,8 +531,8 @@ func newHeldBackView(tr translator, rule string, rows []recauda.Rejection, total
 				v.Groups = append(v.Groups, ruleGroupView{Rule: vi.Rule, OnlyURL: dashPrefix + "/held-back?rule=" + url.QueryEscape(vi.Rule)})
 			}
 			v.Groups[i].Items = append(v.Groups[i].Items, heldItemView{
-				Ref: r.RefPayment, IDNumber: r.IDNumber, Field: vi.Field, Message: vi.Message,
-				LastSeen: tr.when(&r.LastSeenAt), Seen: strconv.Itoa(r.SeenCount),
+				Ref: r.RefPayment, IDNumber: r.IDNumber, Field: vi.Field, Message: violationText(tr, vi),
+				LastSeen: tr.When(&r.LastSeenAt), Seen: strconv.Itoa(r.SeenCount),
 			})
 		}
 	}
@@ -545,7 +547,7 @@ func newHeldBackView(tr translator, rule string, rows []recauda.Rejection, total
 		if len(v.Groups[i].Items) == 1 {
 			key = "records_one"
 		}
-		v.Groups[i].Count = fmt.Sprintf(tr.T(key), len(v.Groups[i].Items))
+		v.Groups[i].Count = tr.T(key, locale.Params{"n": len(v.Groups[i].Items)})
 	}
 	return v
 }
@@ -582,7 +584,7 @@ func (h *dashboard) webhooks(c echo.Context) error {
 	}
 	v.Outcomes = []optionView{{Value: "", Label: tr.T("all_outcomes"), Selected: v.Outcome == ""}}
 	for _, o := range models.WebhookOutcomes {
-		v.Outcomes = append(v.Outcomes, optionView{Value: o, Label: tr.label("outcome", o), Selected: o == v.Outcome})
+		v.Outcomes = append(v.Outcomes, optionView{Value: o, Label: tr.Label("outcome", o), Selected: o == v.Outcome})
 	}
 	for _, r := range rows {
 		v.Rows = append(v.Rows, newWebhookRow(tr, r))
@@ -610,18 +612,18 @@ func (h *dashboard) webhook(c echo.Context) error {
 	if json.Indent(&pretty, []byte(ev.Body), "", "  ") == nil {
 		v.Body = pretty.String()
 	}
-	c.Set(ctxTitle, fmt.Sprintf(tr.T("webhook_title"), id))
+	c.Set(ctxTitle, tr.T("webhook_title", locale.Params{"id": id}))
 	return h.render(c, http.StatusOK, "webhook", "", v)
 }
 
-func newWebhookRow(tr translator, r models.WebhookEventRow) webhookRowView {
+func newWebhookRow(tr *locale.Locale, r models.WebhookEventRow) webhookRowView {
 	id := strconv.FormatInt(r.ID, 10)
 	v := webhookRowView{
-		ID: id, URL: dashPrefix + "/webhooks/" + id, Received: tr.when(&r.ReceivedAt), TransactionID: r.TransactionID,
-		Status: r.Status, Outcome: r.Outcome, OutcomeLabel: tr.label("outcome", r.Outcome), Ref: r.RefPayment, Detail: r.Detail,
+		ID: id, URL: dashPrefix + "/webhooks/" + id, Received: tr.When(&r.ReceivedAt), TransactionID: r.TransactionID,
+		Status: r.Status, Outcome: r.Outcome, OutcomeLabel: tr.Label("outcome", r.Outcome), Ref: r.RefPayment, Detail: decisionText(tr, r.Detail),
 	}
 	if d, err := decimal.NewFromString(r.Amount); err == nil {
-		v.Amount = tr.money(d, r.CurrencyType)
+		v.Amount = tr.Money(d, r.CurrencyType)
 	}
 	if r.RefPayment != "" && r.ChargeID != nil {
 		v.RefURL = chargeURL(r.RefPayment)
@@ -660,7 +662,7 @@ func (h *dashboard) writebacks(c echo.Context) error {
 	}
 	v.States = []optionView{{Value: "", Label: tr.T("all_states"), Selected: v.State == ""}}
 	for _, s := range models.WritebackStates {
-		v.States = append(v.States, optionView{Value: s, Label: tr.label("wb", s), Selected: s == v.State})
+		v.States = append(v.States, optionView{Value: s, Label: tr.Label("wb", s), Selected: s == v.State})
 	}
 	for _, j := range jobs {
 		v.Rows = append(v.Rows, newWritebackRow(tr, j))
@@ -669,27 +671,27 @@ func (h *dashboard) writebacks(c echo.Context) error {
 	return h.render(c, http.StatusOK, "writebacks", "writebacks_title", v)
 }
 
-func newWritebackRow(tr translator, w recauda.Writeback) writebackRowView {
+func newWritebackRow(tr *locale.Locale, w recauda.Writeback) writebackRowView {
 	id := strconv.FormatInt(w.ID, 10)
 	v := writebackRowView{
 		ID: id, Ref: w.RefPayment, RefURL: chargeURL(w.RefPayment), TransactionID: w.TransactionID, State: w.State,
-		StateLabel: tr.label("wb", w.State), Attempts: strconv.Itoa(w.Attempts), LastError: w.LastError, Done: tr.when(w.DoneAt),
+		StateLabel: tr.Label("wb", w.State), Attempts: strconv.Itoa(w.Attempts), LastError: w.LastError, Done: tr.When(w.DoneAt),
 		NextAttempt: "—",
 	}
 	if w.State == models.WritebackPending {
-		v.NextAttempt = tr.when(&w.NextAttemptAt)
+		v.NextAttempt = tr.When(&w.NextAttemptAt)
 	}
 	if w.State == models.WritebackPending || w.State == models.WritebackNeedsOperator {
 		v.CancelURL = dashPrefix + "/writebacks/" + id + "/cancel"
 	}
 	if w.Kind == models.WritebackReversal {
-		v.KindLabel = tr.label("wb_kind", w.Kind)
+		v.KindLabel = tr.Label("wb_kind", w.Kind)
 	}
 	if w.State != models.WritebackDone {
 		v.RetryURL = dashPrefix + "/writebacks/" + id + "/retry"
 	}
 	if w.Readable {
-		v.Amount = tr.money(w.Delivery.Amount, w.Delivery.Currency)
+		v.Amount = tr.Money(w.Delivery.Amount, w.Delivery.Currency)
 	}
 	return v
 }
