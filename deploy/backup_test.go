@@ -29,7 +29,7 @@ import (
 func TestBackupAndRestore(t *testing.T) {
 	bin := staticBinary(t)
 	dir := t.TempDir()
-	const customers, perCustomer, unseen = 20, 10, 3
+	const customers, perCustomer, unseen = 20, 20, 3
 	var csv strings.Builder
 	csv.WriteString("ref_payment,id_number,payer_name,description,amount,currency_type,limit_date\n")
 	var refs []string
@@ -123,13 +123,24 @@ func TestBackupAndRestore(t *testing.T) {
 		for i := range refs {
 			select {
 			case next <- i:
-				time.Sleep(2 * time.Millisecond) // a steady stream that outlasts the backup
+				time.Sleep(5 * time.Millisecond) // a steady stream of about 2 s, which outlasts the backup
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	time.Sleep(150 * time.Millisecond)
+	for waited := time.Duration(0); ; waited += 10 * time.Millisecond {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 10 {
+			break
+		}
+		if waited > 30*time.Second {
+			t.Fatalf("only %d webhooks acknowledged in 30s:\n%s", n, srv.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	mu.Lock()
 	started := time.Now()
