@@ -64,14 +64,14 @@ func (a *app) close() {
 	}
 }
 
-// newApp builds the pieces from the configuration. migrate says whether to
-// bring the schema up to date or to refuse an out-of-date one.
-func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, migrate bool) (*app, error) {
+// newApp builds the pieces from the configuration, the store opened for
+// use.
+func newApp(ctx context.Context, env config.Lookup, stderr io.Writer, use storeUse) (*app, error) {
 	cfg, err := loadConfig(env)
 	if err != nil {
 		return nil, err
 	}
-	return newAppFrom(ctx, cfg, stderr, migrate)
+	return newAppFrom(ctx, cfg, stderr, use)
 }
 
 // loadConfig reads the configuration; a bad one exits 1 naming each problem.
@@ -84,33 +84,19 @@ func loadConfig(env config.Lookup) (config.Config, error) {
 }
 
 // newAppFrom is newApp with the configuration already read.
-func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, migrate bool) (*app, error) {
+func newAppFrom(ctx context.Context, cfg config.Config, stderr io.Writer, use storeUse) (*app, error) {
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
 	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := time.Now
 
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Now: now, Logger: log,
-		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime})
+	st, err := openStore(ctx, cfg, log, use)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, st.Close)
 	a.store = st
 	a.metrics.MustRegister(metrics.NewSyncCollector(st))
-	if migrate {
-		applied, err := st.Migrate(ctx)
-		if err != nil {
-			a.close()
-			return nil, err
-		}
-		if len(applied) > 0 {
-			log.Info("database migrated", "versions", applied, "dialect", st.Dialect())
-		}
-	} else if err := st.CheckSchema(ctx); err != nil {
-		a.close()
-		return nil, schemaHint(err)
-	}
 
 	src, closeSource, err := sources.Open(ctx, cfg, sources.Deps{Log: log, Now: now, Store: st}, a.metrics)
 	if err != nil {
@@ -137,7 +123,7 @@ func serve(ctx context.Context, env config.Lookup, stdout, stderr io.Writer) err
 	if err := cfg.CheckLookupProtected(); err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	a, err := newAppFrom(ctx, cfg, stderr, true)
+	a, err := newAppFrom(ctx, cfg, stderr, readWriteMigrate)
 	if err != nil {
 		return err
 	}
@@ -277,19 +263,58 @@ func rotateSessionSecret(ctx context.Context, env config.Lookup, stdout io.Write
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	st, err := openStore(ctx, cfg, nil, readWrite)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		return schemaHint(err)
-	}
 	if err := st.RotateSessionSecret(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "session secret replaced: every dashboard session is signed out (running servers within 10 s); sign in again with ADMIN_TOKEN")
 	return nil
+}
+
+// storeUse is what a command does with the tracking database, and so what
+// it does about a schema that is not this binary's.
+type storeUse int
+
+const (
+	// readOnly reads (preview, report, check-source of the local ledger):
+	// the schema must be this binary's; nothing is migrated.
+	readOnly storeUse = iota
+	// readWrite writes rows, not the schema (rotate-session-secret): the
+	// schema must be this binary's; nothing is migrated.
+	readWrite
+	// readWriteMigrate brings the schema up to date first (serve, import).
+	readWriteMigrate
+	// asFound takes the schema as it is: migrate, which says what it applies
+	// before applying it; backup, which copies any version.
+	asFound
+)
+
+// openStore is the one place a command opens the tracking database, for
+// one use. log may be nil.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, use storeUse) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{Logger: log,
+		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime})
+	if err != nil {
+		return nil, err
+	}
+	switch use {
+	case readOnly, readWrite:
+		err = schemaHint(st.CheckSchema(ctx))
+	case readWriteMigrate:
+		var applied []int
+		if applied, err = st.Migrate(ctx); err == nil && len(applied) > 0 && log != nil {
+			log.Info("database migrated", "versions", applied, "dialect", st.Dialect())
+		}
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // schemaHint says what to do about an out-of-date schema; a newer one
@@ -307,7 +332,7 @@ func migrate(ctx context.Context, env config.Lookup, dryRun bool, stdout, stderr
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("invalid configuration:\n%w", err)}
 	}
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	st, err := openStore(ctx, cfg, nil, asFound)
 	if err != nil {
 		return err
 	}

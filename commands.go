@@ -15,52 +15,27 @@ import (
 	"recauda-bridge/validation"
 )
 
-// validateFile checks a {"payments":[...]} file against every rule, one line
-// per violation. Exit 1 when any item is invalid.
+// validateFile checks a {"payments":[...]} file against every rule
+// (recauda.CheckDocument), one line per violation. Exit 1 when any item is
+// invalid.
 func validateFile(path string, stdout io.Writer) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	var doc struct {
-		Payments []json.RawMessage `json:"payments"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s is not a {\"payments\":[...]} JSON document: %w", path, err)}
-	}
-	if doc.Payments == nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s has no \"payments\" array", path)}
-	}
-	type line struct {
-		ref string
-		vs  []validation.Violation
-	}
-	lines := make([]line, len(doc.Payments))
-	var cands []recauda.Candidate
-	var at []int
-	for i, rawItem := range doc.Payments {
-		var p models.Payment
-		if err := json.Unmarshal(rawItem, &p); err != nil {
-			lines[i] = line{ref: "?", vs: []validation.Violation{{Field: "(item)", Rule: recauda.RuleUnreadable, Message: err.Error()}}}
-			continue
-		}
-		cands = append(cands, recauda.Candidate{Item: &p, Where: fmt.Sprintf("item %d", i)})
-		at = append(at, i)
-	}
-	verdicts := recauda.Assess(cands, recauda.Ask{In: "the file"}, recauda.Rules{Validator: validation.New(time.Now)})
-	for k, v := range verdicts {
-		lines[at[k]] = line{ref: cands[k].Item.RecaudaInformation.RefPayment, vs: v.Violations}
+	items, err := recauda.CheckDocument(raw, validation.New(time.Now))
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s: %w", path, err)}
 	}
 	invalid := 0
-	for i, l := range lines {
-		for _, viol := range l.vs {
-			fmt.Fprintf(stdout, "item %d\tref_payment=%s\t%s\t%s\t%s\n", i, l.ref, viol.Field, viol.Rule, viol.Message)
+	for i, it := range items {
+		for _, v := range it.Violations {
+			fmt.Fprintf(stdout, "item %d\tref_payment=%s\t%s\t%s\t%s\n", i, it.RefPayment, v.Field, v.Rule, v.Message)
 		}
-		if len(l.vs) > 0 {
+		if len(it.Violations) > 0 {
 			invalid++
 		}
 	}
-	items := doc.Payments
 	fmt.Fprintf(stdout, "%d items, %d valid, %d invalid\n", len(items), len(items)-invalid, invalid)
 	if invalid > 0 {
 		return &exitError{code: 1}
@@ -74,7 +49,7 @@ func preview(ctx context.Context, env config.Lookup, idNumber string, stdout, st
 	if err := recauda.ValidateIDNumber(idNumber); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%q: ID_NUMBER must be 5 to 20 digits", idNumber)}
 	}
-	a, err := newApp(ctx, env, stderr, true)
+	a, err := newApp(ctx, env, stderr, readOnly)
 	if err != nil {
 		return err
 	}

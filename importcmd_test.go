@@ -16,6 +16,7 @@ import (
 	"recauda-bridge/erp"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
+	"recauda-bridge/recauda/ledgerimport"
 	"recauda-bridge/store"
 )
 
@@ -260,37 +261,15 @@ func TestImportRecurringRows(t *testing.T) {
 	}
 	ledger := ledgerOf(t, db)
 	for k := range 4 {
-		due := addMonths(firstDue, k)
+		due := ledgerimport.AddMonths(firstDue, k)
 		label := due.Format("2006-01")
 		c, ok := ledger["ADM-301-"+label]
 		if !ok {
 			t.Fatalf("no charge ADM-301-%s; ledger %v", label, ledger)
 		}
 		if c.Charge.LimitDate != due.Format(time.DateOnly) || c.Charge.Description != "Administración "+label ||
-			c.Charge.Discount == nil || c.Charge.Discount.BeforeOn != addMonths(firstDue.AddDate(0, 0, -20), k).Format(time.DateOnly) {
+			c.Charge.Discount == nil || c.Charge.Discount.BeforeOn != ledgerimport.AddMonths(firstDue.AddDate(0, 0, -20), k).Format(time.DateOnly) {
 			t.Errorf("period %d: got %s %q discount %+v", k, c.Charge.LimitDate, c.Charge.Description, c.Charge.Discount)
-		}
-	}
-}
-
-func TestAddMonths(t *testing.T) {
-	tests := []struct {
-		from string
-		n    int
-		want string
-	}{
-		{"2030-01-31", 0, "2030-01-31"},
-		{"2030-01-31", 1, "2030-02-28"},
-		{"2032-01-31", 1, "2032-02-29"},
-		{"2030-01-31", 2, "2030-03-31"},
-		{"2030-01-31", 3, "2030-04-30"},
-		{"2030-11-15", 2, "2031-01-15"},
-		{"2030-08-30", 6, "2031-02-28"},
-	}
-	for _, tt := range tests {
-		from, _ := time.Parse(time.DateOnly, tt.from)
-		if got := addMonths(from, tt.n).Format(time.DateOnly); got != tt.want {
-			t.Errorf("addMonths(%s, %d) = %s, want %s", tt.from, tt.n, got, tt.want)
 		}
 	}
 }
@@ -336,7 +315,7 @@ func TestLocalLedgerFullLoop(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s", code, stdout)
 	}
 	ctx := context.Background()
-	a, err := newApp(ctx, envOf(env), io.Discard, true)
+	a, err := newApp(ctx, envOf(env), io.Discard, readWriteMigrate)
 	if err != nil {
 		t.Fatal(err)
 	}

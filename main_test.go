@@ -116,6 +116,9 @@ func TestRunInvalidConfigNamesTheVariable(t *testing.T) {
 
 func TestPreviewClaimsNothing(t *testing.T) {
 	env := envOf(map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "p.db")})
+	if err := run(context.Background(), []string{"migrate"}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 2; i++ {
 		var stdout, stderr bytes.Buffer
 		if err := run(context.Background(), []string{"preview", "1032456789"}, env, &stdout, &stderr); err != nil {
@@ -124,6 +127,59 @@ func TestPreviewClaimsNothing(t *testing.T) {
 		if !strings.Contains(stdout.String(), "2 would be sent") {
 			t.Fatalf("preview %d: %s, want 2 would be sent every time", i, stdout.String())
 		}
+	}
+}
+
+// TestPreviewDoesNotMigrate: preview only reads, so a database this binary
+// has not migrated (new, or left at an older version) is refused, as it
+// was found.
+func TestPreviewDoesNotMigrate(t *testing.T) {
+	ctx := context.Background()
+	version := func(t *testing.T, db string) int {
+		t.Helper()
+		st, err := store.Open(ctx, models.DialectSQLite, db, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		v, err := st.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	older := filepath.Join(t.TempDir(), "older.db")
+	if err := run(ctx, []string{"migrate"}, envOf(map[string]string{"DATABASE_URL": older}), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// Forget the last migration: the database reads as one version older.
+	raw, err := sql.Open("sqlite3", older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE version = ?`, store.LatestVersion()); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	tests := []struct {
+		name string
+		db   string
+		want int // schema version before and after
+	}{
+		{"new database", filepath.Join(t.TempDir(), "new.db"), 0},
+		{"older database", older, store.LatestVersion() - 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, []string{"preview", "1032456789"}, envOf(map[string]string{"DATABASE_URL": tc.db}), &stdout, &stderr)
+			if exitCode(err) != 1 || !strings.Contains(err.Error(), "migrate") {
+				t.Fatalf("got exit %d (err %v), want 1 saying to migrate", exitCode(err), err)
+			}
+			if got := version(t, tc.db); got != tc.want {
+				t.Errorf("got schema version %d after preview, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

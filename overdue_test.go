@@ -61,6 +61,12 @@ func TestPreviewAndCheckSourceSayWhatTheyDidWithOverdueCharges(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
+			if tc.args[0] == "preview" { // preview reads a database it does not migrate
+				if err := run(context.Background(), []string{"migrate"}, envOf(env(tc.policy)), &stdout, &stderr); err != nil {
+					t.Fatal(err)
+				}
+				stdout.Reset()
+			}
 			err := run(context.Background(), tc.args, envOf(env(tc.policy)), &stdout, &stderr)
 			if got := exitCode(err); got != tc.wantCode {
 				t.Fatalf("exit code = %d (%v), want %d\n%s\n%s", got, err, tc.wantCode, stdout.String(), stderr.String())
