@@ -44,10 +44,10 @@ func (e *ConflictError) Unwrap() error { return e.Err }
 type (
 	// ChargeDetail is a charge with its timeline, webhook events and jobs.
 	ChargeDetail = store.ChargeDetail
-	// Rejection is a held-back record.
-	Rejection = store.Rejection
-	// RejectionFilter selects held-back records.
-	RejectionFilter = store.RejectionFilter
+	// HeldBackRecord is a held-back record.
+	HeldBackRecord = store.HeldBackRecord
+	// HeldBackFilter selects held-back records.
+	HeldBackFilter = store.HeldBackFilter
 	// WebhookEventFilter selects webhook events.
 	WebhookEventFilter = store.WebhookEventFilter
 	// WritebackFilter selects write-back jobs.
@@ -149,11 +149,11 @@ func stateMessage(se *store.StateError) string {
 	return fmt.Sprintf("charge %s is %s; cannot %s it", se.RefPayment, se.Status, se.Action)
 }
 
-// Rejections lists held-back records, most recently seen first.
-func (s *Service) Rejections(ctx context.Context, f RejectionFilter) ([]Rejection, int64, error) {
-	rows, total, err := s.store.ListRejections(ctx, f)
+// HeldBack lists held-back records, most recently seen first.
+func (s *Service) HeldBack(ctx context.Context, f HeldBackFilter) ([]HeldBackRecord, int64, error) {
+	rows, total, err := s.store.ListHeldBack(ctx, f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("recauda: rejections: %w", err)
+		return nil, 0, fmt.Errorf("recauda: held back: %w", err)
 	}
 	return rows, total, nil
 }

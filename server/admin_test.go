@@ -524,17 +524,17 @@ func TestAdminWebhooksAndRejections(t *testing.T) {
 		t.Fatalf("W-1 detail: %d webhooks %+v writebacks, want 2 and one pending job", len(c.Webhooks), c.Writebacks)
 	}
 
-	type rejection struct {
+	type heldBack struct {
 		RefPayment string `json:"ref_payment"`
 		Violations []struct {
 			Field, Rule string
 		} `json:"violations"`
 		SeenCount int `json:"seen_count"`
 	}
-	var rej pageJSON[rejection]
+	var rej pageJSON[heldBack]
 	s.adminOK(t, http.MethodGet, "/admin/api/rejections", &rej)
 	if rej.Total != 1 || rej.Items[0].RefPayment != "BAD-1" || len(rej.Items[0].Violations) == 0 {
-		t.Fatalf("rejections = %+v, want BAD-1 with its violations", rej)
+		t.Fatalf("held back = %+v, want BAD-1 with its violations", rej)
 	}
 	rule := rej.Items[0].Violations[0].Rule
 	for query, want := range map[string]int64{
@@ -543,7 +543,7 @@ func TestAdminWebhooksAndRejections(t *testing.T) {
 	} {
 		s.adminOK(t, http.MethodGet, "/admin/api/rejections"+query, &rej)
 		if rej.Total != want || int64(len(rej.Items)) != want {
-			t.Fatalf("rejections%s: total %d, %d items; want %d", query, rej.Total, len(rej.Items), want)
+			t.Fatalf("held back%s: total %d, %d items; want %d", query, rej.Total, len(rej.Items), want)
 		}
 	}
 }

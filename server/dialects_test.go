@@ -118,7 +118,7 @@ func TestControlCharactersHoldBackOneRecord(t *testing.T) {
 				t.Errorf("%q: got %s %q, want held back for control_characters", it.RefPayment, it.Decision, rules)
 			}
 		}
-		rows, _, err := st.ListRejections(context.Background(), store.RejectionFilter{IDNumber: id})
+		rows, _, err := st.ListHeldBack(context.Background(), store.HeldBackFilter{IDNumber: id})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -304,9 +304,9 @@ func (s *Store) ChargeReceipt(ctx context.Context, ref string) (Receipt, error) 
 	return r, nil
 }
 
-// Rejection is a held-back record: a charge that broke a rule and was not
-// sent, with every violation.
-type Rejection struct {
+// HeldBackRecord is one record of the held-back list (table held_back): a
+// charge that broke a rule and was not sent, with every violation.
+type HeldBackRecord struct {
 	RefPayment  string
 	IDNumber    string
 	Violations  []validation.Violation
@@ -315,8 +315,8 @@ type Rejection struct {
 	SeenCount   int
 }
 
-// RejectionFilter selects held-back records. Zero fields select everything.
-type RejectionFilter struct {
+// HeldBackFilter selects held-back records. Zero fields select everything.
+type HeldBackFilter struct {
 	IDNumber   string
 	RefPayment string
 	// Rule keeps records with at least one violation of this rule id.
@@ -326,10 +326,10 @@ type RejectionFilter struct {
 	PerPage int
 }
 
-// ListRejections returns one page of held-back records, most recently seen
+// ListHeldBack returns one page of held-back records, most recently seen
 // first, and how many match the filter in all.
-func (s *Store) ListRejections(ctx context.Context, f RejectionFilter) ([]Rejection, int64, error) {
-	const op = "store: list rejections"
+func (s *Store) ListHeldBack(ctx context.Context, f HeldBackFilter) ([]HeldBackRecord, int64, error) {
+	const op = "store: list held back"
 	q := s.read.WithContext(ctx).Model(&models.HeldBackRow{})
 	if f.IDNumber != "" {
 		q = q.Where("id_number = ?", f.IDNumber)
@@ -348,20 +348,20 @@ func (s *Store) ListRejections(ctx context.Context, f RejectionFilter) ([]Reject
 	if err != nil {
 		return nil, 0, translate(op, err)
 	}
-	out := make([]Rejection, len(rows))
+	out := make([]HeldBackRecord, len(rows))
 	for i, r := range rows {
-		out[i] = rejectionFromRow(r)
+		out[i] = heldBackFromRow(r)
 	}
 	return out, total, nil
 }
 
-func rejectionFromRow(r models.HeldBackRow) Rejection {
+func heldBackFromRow(r models.HeldBackRow) HeldBackRecord {
 	var vs []validation.Violation
 	if err := json.Unmarshal([]byte(r.Violations), &vs); err != nil || vs == nil {
 		// Never fail a whole listing for one damaged row; say so instead.
 		vs = []validation.Violation{{Field: "", Rule: "unreadable", Message: "the stored violations could not be read"}}
 	}
-	return Rejection{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Violations: vs,
+	return HeldBackRecord{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Violations: vs,
 		FirstSeenAt: r.FirstSeenAt, LastSeenAt: r.LastSeenAt, SeenCount: r.SeenCount}
 }
 

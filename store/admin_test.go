@@ -222,7 +222,7 @@ func TestOperatorTransitions(t *testing.T) {
 	})
 }
 
-func TestListRejections(t *testing.T) {
+func TestListHeldBack(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db testDB) {
 		clk := newClock(time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC))
 		s := db.open(t, clk)
@@ -240,21 +240,21 @@ func TestListRejections(t *testing.T) {
 		}
 		tests := []struct {
 			name string
-			f    RejectionFilter
+			f    HeldBackFilter
 			want string
 		}{
-			{"all, last seen first", RejectionFilter{}, "[R1 R2]"},
-			{"rule", RejectionFilter{Rule: "decimal_places"}, "[R1]"},
-			{"rule, _ is not a wildcard", RejectionFilter{Rule: "decimalxplaces"}, "[R2]"},
-			{"rule in second place", RejectionFilter{Rule: "required"}, "[R2]"},
-			{"rule prefix does not match", RejectionFilter{Rule: "decimal"}, "[]"},
-			{"id_number", RejectionFilter{IDNumber: "22222222"}, "[R2]"},
-			{"ref_payment", RejectionFilter{RefPayment: "R1"}, "[R1]"},
-			{"past the end", RejectionFilter{Page: 2, PerPage: 2}, "[]"},
+			{"all, last seen first", HeldBackFilter{}, "[R1 R2]"},
+			{"rule", HeldBackFilter{Rule: "decimal_places"}, "[R1]"},
+			{"rule, _ is not a wildcard", HeldBackFilter{Rule: "decimalxplaces"}, "[R2]"},
+			{"rule in second place", HeldBackFilter{Rule: "required"}, "[R2]"},
+			{"rule prefix does not match", HeldBackFilter{Rule: "decimal"}, "[]"},
+			{"id_number", HeldBackFilter{IDNumber: "22222222"}, "[R2]"},
+			{"ref_payment", HeldBackFilter{RefPayment: "R1"}, "[R1]"},
+			{"past the end", HeldBackFilter{Page: 2, PerPage: 2}, "[]"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				rows, total, err := s.ListRejections(ctx, tc.f)
+				rows, total, err := s.ListHeldBack(ctx, tc.f)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -267,7 +267,7 @@ func TestListRejections(t *testing.T) {
 				}
 			})
 		}
-		rows, _, _ := s.ListRejections(ctx, RejectionFilter{RefPayment: "R1"})
+		rows, _, _ := s.ListHeldBack(ctx, HeldBackFilter{RefPayment: "R1"})
 		if r := rows[0]; r.SeenCount != 2 || len(r.Violations) != 1 || r.Violations[0].Rule != "decimal_places" || !r.LastSeenAt.After(r.FirstSeenAt) {
 			t.Fatalf("R1 = %+v, want seen twice with its violation", r)
 		}
@@ -340,7 +340,7 @@ func TestRejectionViolationParams(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.ref, func(t *testing.T) {
-				rows, _, err := s.ListRejections(ctx, RejectionFilter{RefPayment: tc.ref})
+				rows, _, err := s.ListHeldBack(ctx, HeldBackFilter{RefPayment: tc.ref})
 				if err != nil || len(rows) != 1 || len(rows[0].Violations) != 1 {
 					t.Fatalf("got %+v, %v; want one record with one violation", rows, err)
 				}

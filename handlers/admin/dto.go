@@ -168,8 +168,8 @@ func writebackFrom(w recauda.Writeback) writebackDTO {
 	return out
 }
 
-// rejectionDTO is a held-back record.
-type rejectionDTO struct {
+// heldBackDTO is a held-back record.
+type heldBackDTO struct {
 	RefPayment  string           `json:"ref_payment"`
 	IDNumber    string           `json:"id_number"`
 	Violations  []httperr.Detail `json:"violations"`
@@ -178,12 +178,12 @@ type rejectionDTO struct {
 	SeenCount   int              `json:"seen_count"`
 }
 
-func rejectionFrom(r recauda.Rejection) rejectionDTO {
+func heldBackFrom(r recauda.HeldBackRecord) heldBackDTO {
 	vs := make([]httperr.Detail, len(r.Violations))
 	for i, v := range r.Violations {
 		vs[i] = httperr.Detail{Field: v.Field, Rule: v.Rule, Message: v.Message}
 	}
-	return rejectionDTO{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Violations: vs,
+	return heldBackDTO{RefPayment: r.RefPayment, IDNumber: r.IDNumber, Violations: vs,
 		FirstSeenAt: timestamp(r.FirstSeenAt), LastSeenAt: timestamp(r.LastSeenAt), SeenCount: r.SeenCount}
 }
 

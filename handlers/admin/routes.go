@@ -57,7 +57,7 @@ func Register(e *echo.Echo, cfg Config) {
 	g.POST("/charges/:ref/deactivate", h.deactivate)
 	g.POST("/charges/:ref/activate", h.activate)
 	g.GET("/charges/:ref/receipt", h.receipt)
-	g.GET("/rejections", h.listRejections)
+	g.GET("/rejections", h.listHeldBack)
 	g.GET("/webhooks", h.listWebhooks)
 	g.GET("/webhooks/:id", h.getWebhook)
 	g.GET("/writebacks", h.listWritebacks)

@@ -501,11 +501,11 @@ type heldItemView struct {
 // heldBack answers GET /admin/held-back: the records held back, grouped by
 // the rule they break, each with the field and the reason.
 func (h *dashboard) heldBack(c echo.Context) error {
-	f := recauda.RejectionFilter{Page: 1, PerPage: dashHeldBackShown}
+	f := recauda.HeldBackFilter{Page: 1, PerPage: dashHeldBackShown}
 	if rule := c.QueryParam("rule"); request.ValidRuleID(rule) {
 		f.Rule = rule
 	}
-	rows, total, err := h.svc.Rejections(c.Request().Context(), f)
+	rows, total, err := h.svc.HeldBack(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -513,7 +513,7 @@ func (h *dashboard) heldBack(c echo.Context) error {
 	return h.render(c, http.StatusOK, "heldback", "heldback_title", newHeldBackView(tr, f.Rule, rows, total))
 }
 
-func newHeldBackView(tr *locale.Locale, rule string, rows []recauda.Rejection, total int64) heldBackView {
+func newHeldBackView(tr *locale.Locale, rule string, rows []recauda.HeldBackRecord, total int64) heldBackView {
 	v := heldBackView{Rule: rule, AllURL: dashPrefix + "/held-back"}
 	if int64(len(rows)) < total {
 		v.Shown = tr.T("heldback_shown", locale.Params{"shown": len(rows), "total": total})
