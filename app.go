@@ -280,8 +280,8 @@ func rotateSessionSecret(ctx context.Context, env config.Lookup, stdout io.Write
 type storeUse int
 
 const (
-	// readOnly reads (preview, report, check-source of the local ledger):
-	// the schema must be this binary's; nothing is migrated.
+	// readOnly reads (preview, report): the schema must be this binary's;
+	// nothing is migrated.
 	readOnly storeUse = iota
 	// readWrite writes rows, not the schema (rotate-session-secret): the
 	// schema must be this binary's; nothing is migrated.

@@ -29,7 +29,7 @@ func backup(ctx context.Context, env config.Lookup, dest string, stdout io.Write
 	if _, err := os.Stat(cfg.Database.DSN); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("DATABASE_URL: %w", err)}
 	}
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	st, err := openStore(ctx, cfg, nil, asFound)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

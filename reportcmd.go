@@ -13,7 +13,6 @@ import (
 
 	"recauda-bridge/config"
 	"recauda-bridge/report"
-	"recauda-bridge/store"
 )
 
 // reportUsage is the report command's own help, shown with a usage error.
@@ -85,14 +84,11 @@ func runReport(ctx context.Context, env config.Lookup, o reportOptions, stdout, 
 	if err := svc.CheckFormat(o.format); err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	st, err := store.Open(ctx, cfg.Database.Dialect, cfg.Database.DSN, store.Options{})
+	st, err := openStore(ctx, cfg, nil, readOnly)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		return fmt.Errorf("%w (run `recauda-bridge migrate`)", err)
-	}
 	svc = report.New(st, time.Now, reportSettings(cfg))
 	w := stdout
 	var f *os.File
