@@ -68,7 +68,7 @@ type ChargeQuery struct {
 }
 
 // Charges lists charges, most recent activity first, and the total count.
-func (s *Service) Charges(ctx context.Context, q ChargeQuery) ([]models.ChargeRow, int64, error) {
+func (s *Service) Charges(ctx context.Context, q ChargeQuery) ([]models.TrackedCharge, int64, error) {
 	f := store.ChargeFilter{Status: q.Status, IDNumber: q.IDNumber, RefPayment: q.RefPayment, Page: q.Page, PerPage: q.PerPage}
 	if !q.From.IsZero() {
 		f.UpdatedFrom = dayStart(q.From, 0)
@@ -100,21 +100,21 @@ func (s *Service) Charge(ctx context.Context, ref string) (ChargeDetail, error) 
 }
 
 // ReleaseCharge makes an unpaid charge due at the next lookup.
-func (s *Service) ReleaseCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Service) ReleaseCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	c, err := s.store.ReleaseCharge(ctx, ref)
 	return c, s.operatorError(ctx, store.ActionRelease, ref, err)
 }
 
 // DeactivateCharge stops an unpaid charge from being offered until it is
 // activated; a charge already inactive is returned as it is.
-func (s *Service) DeactivateCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Service) DeactivateCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	c, err := s.store.DeactivateCharge(ctx, ref)
 	return c, s.operatorError(ctx, store.ActionDeactivate, ref, err)
 }
 
 // ActivateCharge returns an inactive charge to its former state, due at the
 // next lookup; a charge already offerable is returned as it is.
-func (s *Service) ActivateCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Service) ActivateCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	c, err := s.store.ActivateCharge(ctx, ref)
 	return c, s.operatorError(ctx, store.ActionActivate, ref, err)
 }
@@ -159,7 +159,7 @@ func (s *Service) HeldBack(ctx context.Context, f HeldBackFilter) ([]HeldBackRec
 }
 
 // WebhookEvents lists webhook events, newest first, without bodies.
-func (s *Service) WebhookEvents(ctx context.Context, f WebhookEventFilter) ([]models.WebhookEventRow, int64, error) {
+func (s *Service) WebhookEvents(ctx context.Context, f WebhookEventFilter) ([]models.WebhookEvent, int64, error) {
 	rows, total, err := s.store.ListWebhookEvents(ctx, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("recauda: webhook events: %w", err)
@@ -169,10 +169,10 @@ func (s *Service) WebhookEvents(ctx context.Context, f WebhookEventFilter) ([]mo
 
 // WebhookEvent returns one webhook event with its raw body. Unknown id:
 // store.ErrNotFound.
-func (s *Service) WebhookEvent(ctx context.Context, id int64) (models.WebhookEventRow, error) {
+func (s *Service) WebhookEvent(ctx context.Context, id int64) (models.WebhookEvent, error) {
 	ev, err := s.store.GetWebhookEvent(ctx, id)
 	if err != nil {
-		return models.WebhookEventRow{}, fmt.Errorf("recauda: webhook event: %w", err)
+		return models.WebhookEvent{}, fmt.Errorf("recauda: webhook event: %w", err)
 	}
 	return ev, nil
 }
@@ -248,7 +248,7 @@ func writebackError(err error, conflict string) error {
 
 // Receipt is what a payment receipt shows.
 type Receipt struct {
-	Charge models.ChargeRow
+	Charge models.TrackedCharge
 	// PaymentMethod is Efipay's method of the payment ("credit", "pse", …);
 	// "" when unknown.
 	PaymentMethod string
@@ -271,9 +271,8 @@ func (s *Service) Receipt(ctx context.Context, ref string) (Receipt, error) {
 	}
 	out := Receipt{Charge: c, PaymentMethod: r.PaymentMethod, References: []string{}}
 	var p models.Payment
-	if json.Unmarshal([]byte(c.Payload), &p) == nil && p.AdvancedOptions != nil {
+	if json.Unmarshal([]byte(r.Payload), &p) == nil && p.AdvancedOptions != nil {
 		out.References = append(out.References, p.AdvancedOptions.References...)
 	}
-	out.Charge.Payload = ""
 	return out, nil
 }

@@ -141,7 +141,7 @@ func (s *Service) Today() string { return s.validator.Today() }
 // ChargeOverdue reports whether a tracked charge is overdue on today: the
 // ERP's due date has passed and the debt is still owed (not paid, and not
 // set inactive by the operator).
-func ChargeOverdue(r models.ChargeRow, today string) bool {
+func ChargeOverdue(r models.TrackedCharge, today string) bool {
 	switch r.Status {
 	case models.StatusPaid, models.StatusInactive:
 		return false
@@ -152,7 +152,7 @@ func ChargeOverdue(r models.ChargeRow, today string) bool {
 // OfferedAgainAt is when an unpaid charge may be offered again; nil for a
 // charge that cannot be offered in its state (paid, in progress, inactive),
 // whatever time is left in the row.
-func OfferedAgainAt(r models.ChargeRow) *time.Time {
+func OfferedAgainAt(r models.TrackedCharge) *time.Time {
 	if models.OfferableStatus(r.Status) && r.OfferAfter != nil && !r.OfferAfter.IsZero() {
 		return r.OfferAfter
 	}

@@ -93,7 +93,7 @@ func TestTimelineReadsAsCodes(t *testing.T) {
 	if _, err := st.CancelWriteback(ctx, rev.WritebackID); err != nil {
 		t.Fatal(err)
 	}
-	for _, op := range []func(context.Context, string) (models.ChargeRow, error){st.DeactivateCharge, st.ActivateCharge, st.ReleaseCharge} {
+	for _, op := range []func(context.Context, string) (models.TrackedCharge, error){st.DeactivateCharge, st.ActivateCharge, st.ReleaseCharge} {
 		if _, err := op(ctx, "R1"); err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,7 @@ type ChargeFilter struct {
 // ListCharges returns one page of charges, most recent activity first, and
 // how many match the filter in all. The rows carry no payload. A page past
 // the end is empty, with the total.
-func (s *Store) ListCharges(ctx context.Context, f ChargeFilter) ([]models.ChargeRow, int64, error) {
+func (s *Store) ListCharges(ctx context.Context, f ChargeFilter) ([]models.TrackedCharge, int64, error) {
 	const op = "store: list charges"
 	q := s.read.WithContext(ctx).Model(&models.ChargeRow{})
 	if f.Status != "" {
@@ -98,7 +98,7 @@ func (s *Store) ListCharges(ctx context.Context, f ChargeFilter) ([]models.Charg
 	if err != nil {
 		return nil, 0, translate(op, err)
 	}
-	return rows, total, nil
+	return trackedCharges(rows), total, nil
 }
 
 // listPage counts what q matches and, unless the page is past the end, reads
@@ -130,12 +130,12 @@ func listPage(q *gorm.DB, page, perPage int, order string, columns []string, des
 
 // ChargeDetail is a charge with everything that happened to it.
 type ChargeDetail struct {
-	Charge models.ChargeRow
+	Charge models.TrackedCharge
 	// Events is the timeline, oldest first.
-	Events []models.ChargeEventRow
+	Events []models.ChargeEvent
 	// Webhooks are the webhook events matched to the charge, oldest first,
 	// without their bodies.
-	Webhooks []models.WebhookEventRow
+	Webhooks []models.WebhookEvent
 	// Writebacks are the charge's write-back jobs, oldest first.
 	Writebacks []Writeback
 }
@@ -146,19 +146,23 @@ type ChargeDetail struct {
 func (s *Store) ChargeDetail(ctx context.Context, ref string) (ChargeDetail, error) {
 	var d ChargeDetail
 	err := s.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("ref_payment = ?", ref).Take(&d.Charge).Error; err != nil {
+		var c models.ChargeRow
+		if err := tx.Where("ref_payment = ?", ref).Take(&c).Error; err != nil {
 			return err
 		}
-		d.Events = []models.ChargeEventRow{}
-		if err := tx.Where("charge_id = ?", d.Charge.ID).Order("id").Find(&d.Events).Error; err != nil {
+		d.Charge = trackedCharge(c)
+		var events []models.ChargeEventRow
+		if err := tx.Where("charge_id = ?", c.ID).Order("id").Find(&events).Error; err != nil {
 			return err
 		}
-		d.Webhooks = []models.WebhookEventRow{}
-		if err := tx.Select(webhookListColumns).Where("charge_id = ?", d.Charge.ID).Order("id").Find(&d.Webhooks).Error; err != nil {
+		d.Events = chargeEvents(events)
+		var webhooks []models.WebhookEventRow
+		if err := tx.Select(webhookListColumns).Where("charge_id = ?", c.ID).Order("id").Find(&webhooks).Error; err != nil {
 			return err
 		}
+		d.Webhooks = webhookEvents(webhooks)
 		var jobs []models.WritebackRow
-		if err := tx.Where("charge_id = ?", d.Charge.ID).Order("id").Find(&jobs).Error; err != nil {
+		if err := tx.Where("charge_id = ?", c.ID).Order("id").Find(&jobs).Error; err != nil {
 			return err
 		}
 		d.Writebacks = make([]Writeback, len(jobs))
@@ -177,7 +181,7 @@ func (s *Store) ChargeDetail(ctx context.Context, ref string) (ChargeDetail, err
 // reversed) due at the next lookup, with "released" on its timeline, and
 // returns it. A charge paid, partially paid, in progress or inactive is
 // refused with a *StateError. Unknown ref: ErrNotFound.
-func (s *Store) ReleaseCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Store) ReleaseCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	return s.operate(ctx, ActionRelease, ref, func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error) {
 		if !models.OfferableStatus(c.Status) {
 			return false, &StateError{RefPayment: ref, Action: ActionRelease, Status: c.Status}
@@ -192,7 +196,7 @@ func (s *Store) ReleaseCharge(ctx context.Context, ref string) (models.ChargeRow
 // timeline. An inactive charge is returned unchanged. A charge paid,
 // partially paid or in progress is refused with a *StateError. Unknown ref:
 // ErrNotFound.
-func (s *Store) DeactivateCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Store) DeactivateCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	return s.operate(ctx, ActionDeactivate, ref, func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error) {
 		switch {
 		case c.Status == models.StatusInactive:
@@ -212,7 +216,7 @@ func (s *Store) DeactivateCharge(ctx context.Context, ref string) (models.Charge
 // charge already in an offerable state is returned unchanged. A charge paid,
 // partially paid or in progress is refused with a *StateError. Unknown ref:
 // ErrNotFound.
-func (s *Store) ActivateCharge(ctx context.Context, ref string) (models.ChargeRow, error) {
+func (s *Store) ActivateCharge(ctx context.Context, ref string) (models.TrackedCharge, error) {
 	return s.operate(ctx, ActionActivate, ref, func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error) {
 		switch {
 		case models.OfferableStatus(c.Status):
@@ -237,7 +241,7 @@ func (s *Store) ActivateCharge(ctx context.Context, ref string) (models.ChargeRo
 // operate runs one operator action on charge ref in a write transaction:
 // read the charge (locked on PostgreSQL), let change decide and edit it, and
 // save status and offer_after when it changed something.
-func (s *Store) operate(ctx context.Context, action, ref string, change func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error)) (models.ChargeRow, error) {
+func (s *Store) operate(ctx context.Context, action, ref string, change func(tx *gorm.DB, c *models.ChargeRow, now time.Time) (bool, error)) (models.TrackedCharge, error) {
 	op := "store: " + action + " charge"
 	now := s.now()
 	var c models.ChargeRow
@@ -259,12 +263,12 @@ func (s *Store) operate(ctx context.Context, action, ref string, change func(tx 
 	})
 	var se *StateError
 	if errors.As(err, &se) {
-		return models.ChargeRow{}, fmt.Errorf("%s: %w", op, err)
+		return models.TrackedCharge{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if err != nil {
-		return models.ChargeRow{}, translate(op, err)
+		return models.TrackedCharge{}, translate(op, err)
 	}
-	return c, nil
+	return trackedCharge(c), nil
 }
 
 func chargeEvent(tx *gorm.DB, chargeID int64, kind, from, to, detail string, now time.Time) error {
@@ -273,7 +277,9 @@ func chargeEvent(tx *gorm.DB, chargeID int64, kind, from, to, detail string, now
 
 // Receipt is what a payment receipt shows of a charge.
 type Receipt struct {
-	Charge models.ChargeRow
+	Charge models.TrackedCharge
+	// Payload is the item last sent to Efipay, as JSON.
+	Payload string
 	// PaymentMethod is Efipay's payment method of the applied webhook event of
 	// the charge's transaction; "" when there is none.
 	PaymentMethod string
@@ -285,16 +291,17 @@ type Receipt struct {
 func (s *Store) ChargeReceipt(ctx context.Context, ref string) (Receipt, error) {
 	const op = "store: charge receipt"
 	db := s.read.WithContext(ctx)
-	var r Receipt
-	if err := db.Where("ref_payment = ?", ref).Take(&r.Charge).Error; err != nil {
+	var c models.ChargeRow
+	if err := db.Where("ref_payment = ?", ref).Take(&c).Error; err != nil {
 		return Receipt{}, translate(op, err)
 	}
-	if r.Charge.TransactionID == "" {
+	r := Receipt{Charge: trackedCharge(c), Payload: c.Payload}
+	if c.TransactionID == "" {
 		return r, nil
 	}
 	var ev []models.WebhookEventRow
 	if err := db.Select("payment_method").
-		Where("charge_id = ? AND transaction_id = ? AND outcome = ?", r.Charge.ID, r.Charge.TransactionID, models.OutcomeApplied).
+		Where("charge_id = ? AND transaction_id = ? AND outcome = ?", c.ID, c.TransactionID, models.OutcomeApplied).
 		Order("id DESC").Limit(1).Find(&ev).Error; err != nil {
 		return Receipt{}, translate(op, err)
 	}
@@ -380,7 +387,7 @@ type WebhookEventFilter struct {
 
 // ListWebhookEvents returns one page of webhook events, newest first,
 // without their bodies, and how many match the filter in all.
-func (s *Store) ListWebhookEvents(ctx context.Context, f WebhookEventFilter) ([]models.WebhookEventRow, int64, error) {
+func (s *Store) ListWebhookEvents(ctx context.Context, f WebhookEventFilter) ([]models.WebhookEvent, int64, error) {
 	q := s.read.WithContext(ctx).Model(&models.WebhookEventRow{})
 	if f.Outcome != "" {
 		q = q.Where("outcome = ?", f.Outcome)
@@ -390,15 +397,15 @@ func (s *Store) ListWebhookEvents(ctx context.Context, f WebhookEventFilter) ([]
 	if err != nil {
 		return nil, 0, translate("store: list webhook events", err)
 	}
-	return rows, total, nil
+	return webhookEvents(rows), total, nil
 }
 
 // GetWebhookEvent returns webhook event id with its raw body. Unknown id:
 // ErrNotFound.
-func (s *Store) GetWebhookEvent(ctx context.Context, id int64) (models.WebhookEventRow, error) {
+func (s *Store) GetWebhookEvent(ctx context.Context, id int64) (models.WebhookEvent, error) {
 	var row models.WebhookEventRow
 	if err := s.read.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.WebhookEventRow{}, translate("store: get webhook event", err)
+		return models.WebhookEvent{}, translate("store: get webhook event", err)
 	}
-	return row, nil
+	return webhookEvent(row), nil
 }

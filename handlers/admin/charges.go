@@ -30,9 +30,9 @@ func (h *adminHandler) listCharges(c echo.Context) error {
 		return err
 	}
 	today := h.svc.Today()
-	conv := func(r models.ChargeRow) chargeDTO { return chargeFromRow(r, today) }
+	conv := func(r models.TrackedCharge) chargeDTO { return chargeFrom(r, today) }
 	if format == "csv" {
-		return writeListCSV(c, "charges", func(ctx context.Context, page, perPage int) ([]models.ChargeRow, int64, error) {
+		return writeListCSV(c, "charges", func(ctx context.Context, page, perPage int) ([]models.TrackedCharge, int64, error) {
 			q.Page, q.PerPage = page, perPage
 			return h.svc.Charges(ctx, q)
 		}, conv)
@@ -62,7 +62,7 @@ func (h *adminHandler) deactivate(c echo.Context) error { return h.operate(c, h.
 func (h *adminHandler) activate(c echo.Context) error   { return h.operate(c, h.svc.ActivateCharge) }
 
 // operate answers POST /admin/api/charges/{ref_payment}/{action}.
-func (h *adminHandler) operate(c echo.Context, action func(ctx context.Context, ref string) (models.ChargeRow, error)) error {
+func (h *adminHandler) operate(c echo.Context, action func(ctx context.Context, ref string) (models.TrackedCharge, error)) error {
 	ref, err := request.Ref(c)
 	if err != nil {
 		return err
@@ -71,7 +71,7 @@ func (h *adminHandler) operate(c echo.Context, action func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, chargeFromRow(row, h.svc.Today()))
+	return c.JSON(http.StatusOK, chargeFrom(row, h.svc.Today()))
 }
 
 // receipt answers GET /admin/api/charges/{ref_payment}/receipt: JSON, or a

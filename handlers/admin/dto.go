@@ -54,8 +54,8 @@ type chargeDTO struct {
 	UpdatedAt      string  `json:"updated_at"`
 }
 
-// chargeFromRow is r as the admin API shows it on today (Bogota).
-func chargeFromRow(r models.ChargeRow, today string) chargeDTO {
+// chargeFrom is r as the admin API shows it on today (Bogota).
+func chargeFrom(r models.TrackedCharge, today string) chargeDTO {
 	return chargeDTO{
 		RefPayment: r.RefPayment, IDNumber: r.IDNumber, PayerName: r.PayerName, Description: r.Description,
 		Status: r.Status, Amount: money(r.Amount), CurrencyType: r.CurrencyType, PaidAmount: money(r.PaidAmount),
@@ -76,7 +76,7 @@ type chargeDetailDTO struct {
 }
 
 func chargeDetailFrom(d recauda.ChargeDetail, today string) chargeDetailDTO {
-	out := chargeDetailDTO{chargeDTO: chargeFromRow(d.Charge, today),
+	out := chargeDetailDTO{chargeDTO: chargeFrom(d.Charge, today),
 		Timeline: make([]eventDTO, len(d.Events)), Webhooks: make([]webhookDTO, len(d.Webhooks)), Writebacks: make([]writebackDTO, len(d.Writebacks))}
 	for i, ev := range d.Events {
 		out.Timeline[i] = eventFrom(ev)
@@ -99,7 +99,7 @@ type eventDTO struct {
 	At         string  `json:"at"`
 }
 
-func eventFrom(r models.ChargeEventRow) eventDTO {
+func eventFrom(r models.ChargeEvent) eventDTO {
 	return eventDTO{Kind: r.Kind, FromStatus: stringOrNil(r.FromStatus), ToStatus: stringOrNil(r.ToStatus), Detail: r.Detail, At: timestamp(r.CreatedAt)}
 }
 
@@ -122,7 +122,7 @@ type webhookDTO struct {
 	BodyBase64 *string `json:"body_base64,omitempty"`
 }
 
-func webhookFrom(r models.WebhookEventRow) webhookDTO {
+func webhookFrom(r models.WebhookEvent) webhookDTO {
 	var amount *string
 	if d, err := decimal.NewFromString(r.Amount); err == nil {
 		s := money(d)

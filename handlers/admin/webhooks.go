@@ -22,7 +22,7 @@ func (h *adminHandler) listWebhooks(c echo.Context) error {
 		return err
 	}
 	if format == "csv" {
-		return writeListCSV(c, "webhooks", func(ctx context.Context, page, perPage int) ([]models.WebhookEventRow, int64, error) {
+		return writeListCSV(c, "webhooks", func(ctx context.Context, page, perPage int) ([]models.WebhookEvent, int64, error) {
 			f.Page, f.PerPage = page, perPage
 			return h.svc.WebhookEvents(ctx, f)
 		}, webhookFrom)

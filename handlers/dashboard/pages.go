@@ -283,7 +283,7 @@ func (h *dashboard) chargesQuery(c echo.Context, tr *locale.Locale) (chargesView
 // searchCharges looks term up as an ID number when it is one, and as a
 // ref_payment otherwise or when no charge has that ID number (a ref may be
 // all digits too).
-func (h *dashboard) searchCharges(ctx context.Context, term string, q *recauda.ChargeQuery) ([]models.ChargeRow, int64, error) {
+func (h *dashboard) searchCharges(ctx context.Context, term string, q *recauda.ChargeQuery) ([]models.TrackedCharge, int64, error) {
 	if term != "" && recauda.ValidateIDNumber(term) == nil {
 		q.IDNumber = term
 		rows, total, err := h.svc.Charges(ctx, *q)
@@ -296,7 +296,7 @@ func (h *dashboard) searchCharges(ctx context.Context, term string, q *recauda.C
 	return h.svc.Charges(ctx, *q)
 }
 
-func newChargeRow(tr *locale.Locale, r models.ChargeRow, today string) chargeRowView {
+func newChargeRow(tr *locale.Locale, r models.TrackedCharge, today string) chargeRowView {
 	due := r.DueDate
 	if due == "" {
 		due = "—"
@@ -433,7 +433,7 @@ func (h *dashboard) chargeAction(c echo.Context) error {
 		return err
 	}
 	act := c.Param("action")
-	do := map[string]func(context.Context, string) (models.ChargeRow, error){
+	do := map[string]func(context.Context, string) (models.TrackedCharge, error){
 		"release": h.svc.ReleaseCharge, "deactivate": h.svc.DeactivateCharge, "activate": h.svc.ActivateCharge,
 	}[act]
 	if do == nil {
@@ -616,7 +616,7 @@ func (h *dashboard) webhook(c echo.Context) error {
 	return h.render(c, http.StatusOK, "webhook", "", v)
 }
 
-func newWebhookRow(tr *locale.Locale, r models.WebhookEventRow) webhookRowView {
+func newWebhookRow(tr *locale.Locale, r models.WebhookEvent) webhookRowView {
 	id := strconv.FormatInt(r.ID, 10)
 	v := webhookRowView{
 		ID: id, URL: dashPrefix + "/webhooks/" + id, Received: tr.When(&r.ReceivedAt), TransactionID: r.TransactionID,
@@ -625,7 +625,7 @@ func newWebhookRow(tr *locale.Locale, r models.WebhookEventRow) webhookRowView {
 	if d, err := decimal.NewFromString(r.Amount); err == nil {
 		v.Amount = tr.Money(d, r.CurrencyType)
 	}
-	if r.RefPayment != "" && r.ChargeID != nil {
+	if r.RefPayment != "" && r.Matched {
 		v.RefURL = chargeURL(r.RefPayment)
 	}
 	return v
