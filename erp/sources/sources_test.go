@@ -6,6 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"recauda-bridge/config"
+	"recauda-bridge/erp/file"
 )
 
 // The README's "ERP sources" section has one "### `name`" part per source
@@ -50,6 +55,38 @@ func TestTableEntries(t *testing.T) {
 			}
 			if got, ok := Find(s.Name); !ok || got.Name != s.Name {
 				t.Errorf("Find(%q): got %q, %v", s.Name, got.Name, ok)
+			}
+		})
+	}
+}
+
+func TestOpen(t *testing.T) {
+	demoCfg, err := config.Load(lookupFrom(nil), Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, closer, err := Open(t.Context(), demoCfg, Deps{}, prometheus.NewRegistry())
+	if err != nil || closer != nil {
+		t.Fatalf("demo: got closer %v, %v; want none, nil", closer != nil, err)
+	}
+	if charges, err := src.PendingCharges(t.Context(), "1032456789"); err != nil || len(charges) == 0 {
+		t.Errorf("demo lookup: got %d charges, %v; want some", len(charges), err)
+	}
+
+	tests := []struct {
+		name string
+		cfg  config.Config
+		want string
+	}{
+		{"unknown source", config.Config{ERPSource: "sap"}, `source "sap" is not available in this build`},
+		{"settings not read", config.Config{ERPSource: "sql"}, "no sql settings"},
+		{"settings of another source", config.Config{ERPSource: "http", ERP: file.Config{Path: "x.csv"}}, "no http settings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Open(t.Context(), tt.cfg, Deps{}, prometheus.NewRegistry())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
 	}
