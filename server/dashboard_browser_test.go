@@ -91,6 +91,38 @@ func TestDashboardInBrowser(t *testing.T) {
 	wantSpanish(t, "the held-back records", heldBack, []string{"Registros retenidos",
 		"recauda_information.amount debe tener como máximo 2 decimales; tiene 3"}, []string{"must have at most", "violation_"})
 
+	// Reconciliation: the week of APTO-301's payment, its totals, the files;
+	// then a range without payments.
+	browsertest.Step(t, ctx, "open the reconciliation",
+		chromedp.Click(chromedp.CSS(`nav.tabs a[href="/admin/reconciliation"]`)),
+		chromedp.WaitVisible(chromedp.ID("recon-list")))
+	browsertest.Step(t, ctx, "pick the week of the payment",
+		chromedp.SetValue(chromedp.CSS(`input[name="from"]`), "2026-11-16"),
+		chromedp.SetValue(chromedp.CSS(`input[name="to"]`), "2026-11-22"),
+		chromedp.Submit(chromedp.CSS(`input[name="to"]`)),
+		chromedp.WaitVisible(chromedp.ID("recon-totals-table")))
+	totals := browsertest.Value(t, ctx, "totals", chromedp.Text(chromedp.ID("recon-totals-table")))
+	payments := browsertest.Value(t, ctx, "payments", chromedp.Text(chromedp.ID("recon-payments")))
+	if !strings.Contains(totals, "150.000,50") || !strings.Contains(totals, "COP") || !strings.Contains(payments, "APTO-301") {
+		t.Errorf("reconciliation shows totals %q and payments %q, want APTO-301's 150.000,50 COP", totals, payments)
+	}
+	var links []string
+	for _, a := range browsertest.Value(t, ctx, "download links", chromedp.AttributesAll(chromedp.CSSAll(".downloads a"))) {
+		links = append(links, a["href"])
+	}
+	if len(links) != 3 || !strings.Contains(links[0], "/admin/reconciliation/export?") || !strings.Contains(links[0], "format=csv") {
+		t.Errorf("download links = %v, want csv, csv-excel and xlsx (no Asobancaria without its settings)", links)
+	}
+	shots["dashboard-reconciliation.png"] = browsertest.Value(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+	browsertest.Step(t, ctx, "a range without payments",
+		chromedp.SetValue(chromedp.CSS(`input[name="from"]`), "2026-11-01"),
+		chromedp.SetValue(chromedp.CSS(`input[name="to"]`), "2026-11-21"),
+		chromedp.Submit(chromedp.CSS(`input[name="to"]`)),
+		chromedp.WaitVisible(chromedp.ID("recon-empty")))
+	if empty := browsertest.Value(t, ctx, "the list", chromedp.Text(chromedp.ID("recon-empty"))); !strings.Contains(empty, "No hubo pagos") {
+		t.Errorf("1 to 21 November lists %q, want no payments", empty)
+	}
+
 	browsertest.Step(t, ctx, "sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("token")))
 	browsertest.Step(t, ctx, "open /admin again", chromedp.Navigate(srv.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("token")))
 	if loc := browsertest.Value(t, ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, srv.URL+"/admin/login") {

@@ -768,3 +768,30 @@ func TestDashboardSignInFormRevealsNothingAboutTheToken(t *testing.T) {
 		t.Fatalf("a form of a bridge with another secret = %d, want 403", rec.Code)
 	}
 }
+
+func TestDashboardReconciliation(t *testing.T) {
+	s, _ := dashStack(t, map[string][]erp.Charge{"79845123": {charge("APTO-301", "79845123")}})
+	decodePayments(t, s.get(t, "/get-recaudas?id_number=79845123"))
+	s.pay(t, "9001", "APTO-301")
+	c := newDashClient(t, s)
+	c.signIn()
+	page := c.get("/admin/reconciliation?from=2026-11-22&to=2026-11-22")
+	for _, want := range []string{"Conciliación de pagos", "APTO-301", "150.000,50", "/admin/reconciliation/export?format=csv&amp;from=2026-11-22&amp;to=2026-11-22", "<svg"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "asobancaria2001") {
+		t.Error("page offers the Asobancaria file without its settings")
+	}
+	if page := c.get("/admin/reconciliation?from=2026-11-23&to=2026-11-01"); !strings.Contains(page, "se muestran los últimos 7 días") {
+		t.Error("a reversed range does not say it shows the last week")
+	}
+	rec := c.do(http.MethodGet, "/admin/reconciliation/export?format=csv&from=2026-11-22&to=2026-11-22", nil)
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || !strings.Contains(rec.Body.String(), "APTO-301") {
+		t.Fatalf("export = %d %q, want the CSV with APTO-301", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if rec := c.do(http.MethodGet, "/admin/reconciliation/export?format=asobancaria2001&from=2026-11-22&to=2026-11-22", nil); rec.Code != http.StatusBadRequest {
+		t.Fatalf("Asobancaria without settings = %d, want 400", rec.Code)
+	}
+}

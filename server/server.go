@@ -138,7 +138,7 @@ func New(d Config) *echo.Echo {
 	admin.Register(e, admin.Config{Recauda: d.Recauda, AdminToken: d.AdminToken, Credentials: creds, Pages: pages, Report: d.Report})
 	dashboard.Register(e, dashboard.Config{
 		Recauda: d.Recauda, Pages: pages, Logger: d.Logger, AdminToken: d.AdminToken, SessionTTL: d.DashboardSessionTTL,
-		SessionSecret: d.SessionSecret, Credentials: creds, Now: d.Now,
+		SessionSecret: d.SessionSecret, Credentials: creds, Now: d.Now, Report: d.Report,
 	})
 	return e
 }

@@ -73,12 +73,22 @@ type chartRow struct {
 	Sent, Paid int64
 }
 
-// newChart lays out the days as grouped bars with a y axis of round steps.
+// chartWords are the keys of a chart's title, description and two series.
+type chartWords struct{ title, desc, first, second string }
+
+// newChart lays out the overview's days as grouped bars with a y axis of
+// round steps.
 func newChart(tr *locale.Locale, days []recauda.DayCount) chartView {
+	return newChartOf(tr, chartWords{"chart_title", "chart_desc", "chart_sent", "chart_paid"}, days)
+}
+
+// newChartOf draws two counts per day (Sent and Paid of each DayCount)
+// under the words w names.
+func newChartOf(tr *locale.Locale, w chartWords, days []recauda.DayCount) chartView {
 	v := chartView{
-		Width: chartWidth, Height: chartHeight, Title: tr.T("chart_title"),
+		Width: chartWidth, Height: chartHeight, Title: tr.T(w.title),
 		Left: chartLeft, Right: chartWidth - chartRight, Base: chartHeight - chartBottom,
-		SentLabel: tr.T("chart_sent"), PaidLabel: tr.T("chart_paid"),
+		SentLabel: tr.T(w.first), PaidLabel: tr.T(w.second),
 		SentColor: chartColSent, PaidColor: chartColPaid, GridColor: chartColGrid, TextColor: chartColText,
 	}
 	var most, sent, paid int64
@@ -86,7 +96,7 @@ func newChart(tr *locale.Locale, days []recauda.DayCount) chartView {
 		most, sent, paid = max(most, d.Sent, d.Paid), sent+d.Sent, paid+d.Paid
 	}
 	if len(days) > 0 {
-		v.Desc = tr.T("chart_desc", locale.Params{"from": tr.Day(days[0].Day), "to": tr.Day(days[len(days)-1].Day), "sent": sent, "paid": paid})
+		v.Desc = tr.T(w.desc, locale.Params{"from": tr.Day(days[0].Day), "to": tr.Day(days[len(days)-1].Day), "sent": sent, "paid": paid})
 	}
 	step, top := axisSteps(most)
 	plotH := v.Base - chartTop

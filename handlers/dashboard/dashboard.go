@@ -23,6 +23,7 @@ import (
 	"recauda-bridge/handlers/throttle"
 	"recauda-bridge/locale"
 	"recauda-bridge/recauda"
+	"recauda-bridge/report"
 	"recauda-bridge/store"
 	"recauda-bridge/web"
 )
@@ -65,6 +66,8 @@ type dashboard struct {
 	receiptCSP string
 	// guard throttles clients whose sign-ins fail.
 	guard *throttle.Credentials
+	// report serves the reconciliation page; nil: no such page.
+	report *report.Service
 }
 
 // Config is what the dashboard needs, built by the server.
@@ -87,6 +90,8 @@ type Config struct {
 	Credentials *throttle.Credentials
 	// Now is the clock of sessions; nil: time.Now.
 	Now func() time.Time
+	// Report serves the reconciliation page; nil leaves it out.
+	Report *report.Service
 }
 
 // Register mounts the dashboard. Without Config.AdminToken every page
@@ -141,6 +146,11 @@ func Register(e *echo.Echo, d Config) {
 	g.GET("/webhooks/:id", h.webhook)
 	g.GET("/writebacks", h.writebacks)
 	g.POST("/writebacks/:id/:action", h.writebackAction)
+	if d.Report != nil {
+		h.report = d.Report
+		g.GET("/reconciliation", h.reconciliation)
+		g.GET("/reconciliation/export", h.reconciliationExport)
+	}
 }
 
 // stylesheet serves the dashboard's CSS. Its URL names its version, so it

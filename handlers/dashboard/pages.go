@@ -87,12 +87,13 @@ var dashNav = []struct{ key, url, section string }{
 	{"nav_heldback", dashPrefix + "/held-back", "heldback"},
 	{"nav_webhooks", dashPrefix + "/webhooks", "webhooks"},
 	{"nav_writebacks", dashPrefix + "/writebacks", "writebacks"},
+	{"nav_reconciliation", dashPrefix + "/reconciliation", "reconciliation"},
 }
 
 // pageSection is the section of each page.
 var pageSection = map[string]string{
 	"overview": "overview", "charges": "charges", "charge": "charges", "heldback": "heldback",
-	"webhooks": "webhooks", "webhook": "webhooks", "writebacks": "writebacks",
+	"webhooks": "webhooks", "webhook": "webhooks", "writebacks": "writebacks", "reconciliation": "reconciliation",
 }
 
 // flashes are the outcomes an action may report through ?done= or ?failed=.
