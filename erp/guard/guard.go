@@ -225,21 +225,12 @@ func (s *Source) PendingCharges(ctx context.Context, idNumber string) ([]erp.Cha
 	ctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	defer cancel()
 
-	// The shared call must not die with whichever caller happened to start
-	// it, or every caller waiting on it would fail too. So two things
-	// together:
-	//   - DoChan, so each caller waits on its own ctx and returns as soon as
-	//     that ctx is done, without waiting for the shared call;
-	//   - fetch runs under context.WithoutCancel(ctx) (keeping its values,
-	//     such as the request ID) with the first caller's deadline, so the
-	//     source still has a deadline and the call cannot outlive it.
-	// A waiter with a later deadline than the first caller may thus see an
-	// ErrUnavailable a little early; every lookup has the same timeout in
-	// practice, and a deadline shared by all is what keeps the call bounded.
-	//
-	// A caller that joined a call whose (earlier) deadline then ran out asks
-	// once more, under its own: otherwise a lookup arriving just as a
-	// timed-out call ends would fail at once, for its predecessor's timeout.
+	// The shared call must not die with the caller that started it, or every
+	// waiter fails too: each caller waits on its own ctx (DoChan), and fetch
+	// runs under context.WithoutCancel(ctx) (keeping the request ID) with the
+	// first caller's deadline, which keeps the call bounded. A caller whose
+	// joined call ran out of that earlier deadline asks once more under its
+	// own, rather than failing for its predecessor's timeout.
 	for retried := false; ; retried = true {
 		var led bool // written by fn before the result is sent on ch; read only after receiving it
 		ch := s.group.DoChan(idNumber, func() (any, error) {
