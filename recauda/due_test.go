@@ -2,6 +2,7 @@ package recauda
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,9 @@ func TestItemFromChargeDates(t *testing.T) {
 			}
 			if !slices.Equal(due.Notes, tc.notes) {
 				t.Fatalf("notes = %q, want %q", due.Notes, tc.notes)
+			}
+			if n := due.Note(); n != "" && !strings.Contains(n, "held back") && ReadNotes(n) == nil {
+				t.Errorf("note %q is in no form ReadNotes knows", n)
 			}
 			var got []string
 			for _, viol := range v.Payment(&p) {

@@ -162,3 +162,55 @@ func codes(forms []form) []string {
 	}
 	return out
 }
+
+// noteForms are the notes a send may carry (Due.Note: what the lookup
+// changed in the item), joined by "; ".
+var noteForms = []form{
+	newForm("overdue_limit", "overdue since {date}, sent with limit date {limit} (OVERDUE_POLICY={policy})"),
+	newForm("overdue_no_limit", "overdue since {date}, sent without a limit date (OVERDUE_POLICY={policy})"),
+	newForm("discount_expired", "discount expired on {date}, sent without it"),
+	newForm("discount_after_limit", "discount until {date} ends after the limit date sent ({limit}), sent without it"),
+	newForm("reissued", "the offer of {ref} ended on {date} unpaid; re-issued as {next}"),
+}
+
+// noteHeads are noteForms matching at the start of a text, up to "; " or
+// its end.
+var noteHeads = func() []form {
+	out := make([]form, len(noteForms))
+	for i, f := range noteForms {
+		expr := strings.TrimSuffix(f.re.String(), "$") + `(?:; |$)`
+		out[i] = form{code: f.code, re: regexp.MustCompile(expr)}
+	}
+	return out
+}()
+
+// ReadNotes reads a send's note as the notes it joins; nil when any part
+// is in no known form.
+func ReadNotes(note string) []Entry {
+	var out []Entry
+	for note != "" {
+		var e Entry
+		for _, f := range noteHeads {
+			m := f.re.FindStringSubmatchIndex(note)
+			if m == nil {
+				continue
+			}
+			e = Entry{Code: f.code, Params: map[string]string{}}
+			for i, name := range f.re.SubexpNames() {
+				if name != "" {
+					e.Params[name] = note[m[2*i]:m[2*i+1]]
+				}
+			}
+			note = note[m[1]:]
+			break
+		}
+		if e.Code == "" {
+			return nil
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// NoteCodes: see EntryCodes.
+func NoteCodes() []string { return codes(noteForms) }

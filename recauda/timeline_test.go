@@ -133,3 +133,31 @@ func TestTimelineReadsAsCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestReadNotes(t *testing.T) {
+	tests := []struct {
+		note string
+		want []Entry
+	}{
+		{"overdue since 2026-12-04, sent without a limit date (OVERDUE_POLICY=offer); the offer of FAC-1 ended on 2026-12-04 unpaid; re-issued as FAC-1-V1",
+			[]Entry{{"overdue_no_limit", map[string]string{"date": "2026-12-04", "policy": "offer"}},
+				{"reissued", map[string]string{"ref": "FAC-1", "date": "2026-12-04", "next": "FAC-1-V1"}}}},
+		{"overdue since 2026-11-01, sent with limit date 2026-12-08 (OVERDUE_POLICY=extend:7)",
+			[]Entry{{"overdue_limit", map[string]string{"date": "2026-11-01", "limit": "2026-12-08", "policy": "extend:7"}}}},
+		{"discount expired on 2026-12-01, sent without it", []Entry{{"discount_expired", map[string]string{"date": "2026-12-01"}}}},
+		{"discount expired on 2026-12-01, sent without it; something else", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.note, func(t *testing.T) {
+			got := ReadNotes(tc.note)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i].Code != tc.want[i].Code || !maps.Equal(got[i].Params, tc.want[i].Params) {
+					t.Errorf("note %d: got %v, want %v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -44,10 +45,11 @@ func entryText(l *locale.Locale, detail string) string {
 	if e.Params["cancelled"] != "" {
 		text += l.T("entry_cancelled_in_flight")
 	}
-	for _, tail := range []string{"note", "changes"} {
-		if s := e.Params[tail]; s != "" {
-			text += ": " + s
-		}
+	if s := e.Params["note"]; s != "" {
+		text += ": " + notesText(l, s)
+	}
+	if s := e.Params["changes"]; s != "" {
+		text += ": " + s
 	}
 	if s := e.Params["detail"]; s != "" {
 		text += ": " + decisionText(l, s)
@@ -65,6 +67,23 @@ func decisionText(l *locale.Locale, detail string) string {
 		return text
 	}
 	return detail
+}
+
+// notesText words what the lookup changed in an item it sent.
+func notesText(l *locale.Locale, note string) string {
+	notes := recauda.ReadNotes(note)
+	if notes == nil {
+		return note
+	}
+	parts := make([]string, len(notes))
+	for i, n := range notes {
+		text, ok := l.Fill("note_"+n.Code, params(n.Params))
+		if !ok {
+			return note
+		}
+		parts[i] = text
+	}
+	return strings.Join(parts, "; ")
 }
 
 // violationText words a broken rule. A violation stored before violations

@@ -69,6 +69,9 @@ func TestDashboardWordsExist(t *testing.T) {
 	for _, c := range recauda.DecisionCodes() {
 		used["decision_"+c] = true
 	}
+	for _, c := range recauda.NoteCodes() {
+		used["note_"+c] = true
+	}
 	for _, k := range slices.Sorted(maps.Keys(used)) {
 		for _, lang := range locale.Langs() {
 			if !locale.For(lang).Has(k) {
@@ -98,6 +101,8 @@ func TestCodesInTheReadersLanguage(t *testing.T) {
 	}{
 		{"send", entryText(es, "send #1"), "Envío n.º 1"},
 		{"send in English", entryText(en, "send #1"), "Send #1"},
+		{"send with notes", entryText(es, "send #1: overdue since 2026-12-04, sent without a limit date (OVERDUE_POLICY=offer); the offer of FAC-1 ended on 2026-12-04 unpaid; re-issued as FAC-1-V1"),
+			"Envío n.º 1: vencido desde el 2026-12-04, enviado sin fecha límite (OVERDUE_POLICY=offer); la oferta de FAC-1 terminó el 2026-12-04 sin pagar; se emitió de nuevo como FAC-1-V1"},
 		{"webhook", entryText(es, "webhook applied: transaction 5001 Aprobada COP 85000"),
 			"Webhook Aplicado: transacción 5001, Aprobada, $ 85.000,00 COP"},
 		{"webhook with a detail", entryText(es, "webhook flagged: transaction 5002 Aprobada COP 85000: currency USD differs from the charge's COP"),
