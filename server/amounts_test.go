@@ -186,7 +186,8 @@ func TestChangedAmountOverpaid(t *testing.T) {
 		t.Errorf("flagged webhook log lacks the payment 800 of LOW-1")
 	}
 	page := dash.get("/admin/charges/LOW-1")
-	for _, want := range []string{"overpaid: paid 100000 for an earlier offer of 100000 (send #1)", "item changed since send #1: amount 100000 → 90000"} {
+	for _, want := range []string{"pago de más: pagó 100000 por una oferta anterior de 100000 (envío n.º 1)",
+		"El cobro cambió desde el envío n.º 1: amount 100000 → 90000"} {
 		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Errorf("charge page lacks %q", want)
 		}
