@@ -162,10 +162,12 @@ func (s *Store) settleJob(d WebhookDelivery, decide Decide) (*sqliteengine.Job, 
 		res.EventID, res.RefPayment = ev.ID, ev.RefPayment
 		return nil
 	}
-	job := &sqliteengine.Job{Run: alone}
+	var job *sqliteengine.Job
 	if d.ParseError == "" && len(d.References) > 0 {
 		work = &settleWork{d: d, decide: decide, now: now}
 		job = s.settles.Job(work, alone)
+	} else {
+		job = &sqliteengine.Job{Run: alone}
 	}
 	return job, work, func() SettleResult {
 		if work != nil && work.merged {
