@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"recauda-bridge/handlers/httperr"
+	"recauda-bridge/handlers/request"
 	"recauda-bridge/models"
 	"recauda-bridge/report"
 )
@@ -101,27 +102,9 @@ func (h *paymentsHandler) export(c echo.Context) error {
 	if err := h.svc.CheckFormat(format); err != nil {
 		return httperr.InvalidParameter(httperr.Detail{Field: "format", Rule: "configured", Message: err.Error()})
 	}
-	return streamFile(c, report.ContentType(format), report.FileName(format, q), func(w *echo.Response) error {
+	return request.Attachment(c, report.ContentType(format), report.FileName(format, q), func(w *echo.Response) error {
 		return h.svc.Export(c.Request().Context(), w, format, q)
 	})
-}
-
-// exportWriteTimeout bounds the writing of one exported file.
-const exportWriteTimeout = 10 * time.Minute
-
-// streamFile answers 200 with an attachment that write fills as it goes. An
-// error after the first byte cannot change the status: the error handler
-// logs it and the client sees a cut file.
-func streamFile(c echo.Context, contentType, name string, write func(w *echo.Response) error) error {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, contentType)
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", name))
-	h.Set("Cache-Control", "no-store")
-	// A large range takes longer than the server's write timeout, which is
-	// sized for lookups; the file gets minutes of its own.
-	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
-	c.Response().WriteHeader(http.StatusOK)
-	return write(c.Response())
 }
 
 // paymentDTO is a payment as the admin API shows it.
@@ -236,7 +219,7 @@ func writeListCSV[S, T any](c echo.Context, name string, read func(ctx context.C
 	if err != nil {
 		return err
 	}
-	return streamFile(c, report.ContentType(report.FormatCSV), name+".csv", func(w *echo.Response) error {
+	return request.Attachment(c, report.ContentType(report.FormatCSV), name+".csv", func(w *echo.Response) error {
 		cw, err := report.NewCSVWriter(w, false)
 		if err != nil {
 			return err

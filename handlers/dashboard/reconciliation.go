@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"recauda-bridge/handlers/request"
 	"recauda-bridge/locale"
 	"recauda-bridge/models"
 	"recauda-bridge/recauda"
@@ -153,9 +154,7 @@ func (h *dashboard) reconciliationExport(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	q := report.Query{From: from, To: to}
-	hd := c.Response().Header()
-	hd.Set(echo.HeaderContentType, report.ContentType(format))
-	hd.Set(echo.HeaderContentDisposition, `attachment; filename="`+report.FileName(format, q)+`"`)
-	c.Response().WriteHeader(http.StatusOK)
-	return h.report.Export(c.Request().Context(), c.Response(), format, q)
+	return request.Attachment(c, report.ContentType(format), report.FileName(format, q), func(w *echo.Response) error {
+		return h.report.Export(c.Request().Context(), w, format, q)
+	})
 }

@@ -1,5 +1,6 @@
-// Package request reads the path parameters the admin API and the dashboard
-// share, with the one 400 answer for a bad one.
+// Package request holds what the admin API and the dashboard share in
+// reading a request and answering it: path parameters, with the one 400
+// answer for a bad one, and streamed file downloads.
 package request
 
 import (
