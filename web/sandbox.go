@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"io"
@@ -53,16 +52,7 @@ func NewSandbox() (*SandboxPages, error) {
 // Render writes page (the x of templates/sandbox_x.html) with data inside
 // the layout. Nothing is written if the template fails.
 func (p *SandboxPages) Render(w io.Writer, page string, data any) error {
-	t, ok := p.pages[page]
-	if !ok {
-		return fmt.Errorf("web: no sandbox page %q", page)
-	}
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
-		return fmt.Errorf("web: sandbox %s: %w", page, err)
-	}
-	_, err := b.WriteTo(w)
-	return err
+	return renderInLayout(w, p.pages, "sandbox", page, data)
 }
 
 // CSS is the sandbox's stylesheet.

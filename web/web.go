@@ -145,13 +145,18 @@ func (p *Pages) parseDashboard() error {
 // Nothing is written if the template fails, so the caller can still answer
 // an error.
 func (p *Pages) Dashboard(w io.Writer, page string, data any) error {
-	t, ok := p.dashboard[page]
+	return renderInLayout(w, p.dashboard, "dashboard", page, data)
+}
+
+// renderInLayout writes page of set inside its layout, all or nothing.
+func renderInLayout(w io.Writer, set map[string]*template.Template, kind, page string, data any) error {
+	t, ok := set[page]
 	if !ok {
-		return fmt.Errorf("web: no dashboard page %q", page)
+		return fmt.Errorf("web: no %s page %q", kind, page)
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
-		return fmt.Errorf("web: dashboard %s: %w", page, err)
+		return fmt.Errorf("web: %s %s: %w", kind, page, err)
 	}
 	_, err := b.WriteTo(w)
 	return err
