@@ -1,7 +1,6 @@
 package recauda
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,11 +43,6 @@ type Ask struct {
 	// far, before it is mapped: true sets it apart, neither mapped nor
 	// validated (a lookup's charge already sent, or a balance to work out).
 	Apart func(i int) bool
-	// Workers > 1 maps and validates on that many goroutines (an import of
-	// many rows); Progress, when set, gets the count done so far, from one
-	// goroutine at a time.
-	Workers  int
-	Progress func(done int)
 }
 
 // Rules is how a charge becomes an item and which rules the item must keep.
@@ -92,12 +86,36 @@ func (v Verdict) Offerable() bool { return !v.Apart && len(v.Violations) == 0 }
 // Assess does no I/O.
 func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 	out := make([]Verdict, len(cands))
-	count := make(map[string]int, len(cands))
-	for i := range cands {
-		count[cands[i].ref()]++
+	today := rules.Validator.Today()
+	screen(cands, ask, out, func(i int) { assessItem(&cands[i], &out[i], &rules, today) })
+	return out
+}
+
+// AssessOnWorkers is Assess with the mapping and validation on workers
+// goroutines (an import of many rows); progress, when set, gets the count
+// done so far, from one goroutine at a time. The lookup calls Assess, which
+// hands nothing to a goroutine and so keeps its arguments off the heap.
+func AssessOnWorkers(cands []Candidate, ask Ask, rules Rules, workers int, progress func(done int)) []Verdict {
+	out := make([]Verdict, len(cands))
+	var check []int
+	screen(cands, ask, out, func(i int) { check = append(check, i) })
+	today := rules.Validator.Today()
+	eachOf(check, workers, progress, func(i int) { assessItem(&cands[i], &out[i], &rules, today) })
+	return out
+}
+
+// screen runs the checks that need no item on every candidate, into out,
+// and hands next each one they leave to map and validate.
+func screen(cands []Candidate, ask Ask, out []Verdict, next func(i int)) {
+	var count map[string]int
+	if len(cands) > 1 {
+		count = make(map[string]int, len(cands))
+		for i := range cands {
+			count[cands[i].ref()]++
+		}
 	}
 	var places map[string][]string
-	if len(count) < len(cands) {
+	if len(count) < len(cands) && len(cands) > 1 {
 		places = make(map[string][]string)
 		for i := range cands {
 			if ref := cands[i].ref(); count[ref] > 1 && cands[i].Where != "" {
@@ -109,7 +127,6 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 	if in == "" {
 		in = "these charges"
 	}
-	var check []int
 	for i := range cands {
 		c, v := &cands[i], &out[i]
 		ref := c.ref()
@@ -125,7 +142,7 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 				Message: "the ERP returned this charge for another customer's ID number", Params: map[string]string{"field": "recauda_information.id_number"}})
 		}
 		if n := count[ref]; n > 1 {
-			msg := fmt.Sprintf("ref_payment appears %d times in %s", n, in)
+			msg := "ref_payment appears " + strconv.Itoa(n) + " times in " + in
 			if p := places[ref]; len(p) > 0 {
 				msg += ": " + strings.Join(p, ", ")
 			}
@@ -142,23 +159,21 @@ func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 			v.Apart = true
 			continue
 		}
-		check = append(check, i)
+		next(i)
 	}
-	today := rules.Validator.Today()
-	item := func(i int) {
-		c, v := &cands[i], &out[i]
-		switch {
-		case c.Item != nil:
-			v.Item = *c.Item
-		case rules.AsWritten:
-			v.Item, _ = PaymentFromCharge(c.Charge, rules.WebhookURL)
-		default:
-			v.Item, v.Due = ItemFromCharge(c.Charge, rules.WebhookURL, today, rules.Overdue)
-		}
-		v.Violations = append(v.Violations, rules.Validator.Payment(&v.Item)...)
+}
+
+// assessItem maps the candidate to its item and checks every Efipay rule.
+func assessItem(c *Candidate, v *Verdict, rules *Rules, today string) {
+	switch {
+	case c.Item != nil:
+		v.Item = *c.Item
+	case rules.AsWritten:
+		v.Item, _ = PaymentFromCharge(c.Charge, rules.WebhookURL)
+	default:
+		v.Item, v.Due = ItemFromCharge(c.Charge, rules.WebhookURL, today, rules.Overdue)
 	}
-	eachOf(check, ask.Workers, ask.Progress, item)
-	return out
+	v.Violations = append(v.Violations, rules.Validator.Payment(&v.Item)...)
 }
 
 func (c *Candidate) ref() string {

@@ -182,7 +182,7 @@ func TestAssessOnWorkersAgrees(t *testing.T) {
 	one := Assess(cands, Ask{In: "the file"}, rules)
 	var last int
 	calls := 0
-	many := Assess(cands, Ask{In: "the file", Workers: 4, Progress: func(done int) { last, calls = done, calls+1 }}, rules)
+	many := AssessOnWorkers(cands, Ask{In: "the file"}, rules, 4, func(done int) { last, calls = done, calls+1 })
 	if !reflect.DeepEqual(one, many) {
 		t.Error("verdicts on 4 workers differ from those on one")
 	}

@@ -90,8 +90,8 @@ func Check(path string, opts Options) (*Plan, error) {
 	}
 	progress := opts.phase("checking", len(cands))
 	// The ledger keeps a charge as written: its dates are not adjusted.
-	verdicts := recauda.Assess(cands, recauda.Ask{In: "the file", Workers: opts.Workers, Progress: progress},
-		recauda.Rules{Validator: validation.New(opts.Now), WebhookURL: opts.WebhookURL, AsWritten: true})
+	verdicts := recauda.AssessOnWorkers(cands, recauda.Ask{In: "the file"},
+		recauda.Rules{Validator: validation.New(opts.Now), WebhookURL: opts.WebhookURL, AsWritten: true}, opts.Workers, progress)
 	for i, v := range verdicts {
 		p.items[i].violations = v.Violations
 		p.items[i].duplicate = slices.ContainsFunc(v.Violations, func(x validation.Violation) bool { return x.Rule == recauda.RuleDuplicateRef })
