@@ -86,8 +86,15 @@ func (v Verdict) Offerable() bool { return !v.Apart && len(v.Violations) == 0 }
 // Assess does no I/O.
 func Assess(cands []Candidate, ask Ask, rules Rules) []Verdict {
 	out := make([]Verdict, len(cands))
-	today := rules.Validator.Today()
-	screen(cands, ask, out, func(i int) { assessItem(&cands[i], &out[i], &rules, today) })
+	// A lookup whose charges were all sent maps none: "today" is read only
+	// when one is.
+	today := ""
+	screen(cands, ask, out, func(i int) {
+		if today == "" {
+			today = rules.Validator.Today()
+		}
+		assessItem(&cands[i], &out[i], &rules, today)
+	})
 	return out
 }
 
