@@ -32,6 +32,8 @@ const (
 
 // chartView is what the template draws.
 type chartView struct {
+	// ID names the chart's title and description for aria-labelledby.
+	ID            string
 	Width, Height int
 	Title, Desc   string
 	// Left, Right and Base bound the plot: the x axis runs from Left to
@@ -73,19 +75,21 @@ type chartRow struct {
 	Sent, Paid int64
 }
 
-// chartWords are the keys of a chart's title, description and two series.
-type chartWords struct{ title, desc, first, second string }
+// chartWords are a chart's id on its page and the keys of its title,
+// description and two series.
+type chartWords struct{ id, title, desc, first, second string }
 
 // newChart lays out the overview's days as grouped bars with a y axis of
 // round steps.
 func newChart(tr *locale.Locale, days []recauda.DayCount) chartView {
-	return newChartOf(tr, chartWords{"chart_title", "chart_desc", "chart_sent", "chart_paid"}, days)
+	return newChartOf(tr, chartWords{"chart", "chart_title", "chart_desc", "chart_sent", "chart_paid"}, days)
 }
 
 // newChartOf draws two counts per day (Sent and Paid of each DayCount)
 // under the words w names.
 func newChartOf(tr *locale.Locale, w chartWords, days []recauda.DayCount) chartView {
 	v := chartView{
+		ID:    w.id,
 		Width: chartWidth, Height: chartHeight, Title: tr.T(w.title),
 		Left: chartLeft, Right: chartWidth - chartRight, Base: chartHeight - chartBottom,
 		SentLabel: tr.T(w.first), PaidLabel: tr.T(w.second),

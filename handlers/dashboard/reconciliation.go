@@ -121,7 +121,7 @@ func newReconView(tr *locale.Locale, svc *report.Service, q report.Query, sum re
 		dc.Day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, models.Bogota)
 		days = append(days, dc)
 	}
-	v.Chart = newChartOf(tr, chartWords{"recon_chart_title", "recon_chart_desc", "recon_payments", "recon_reversals"}, days)
+	v.Chart = newChartOf(tr, chartWords{"recon-chart", "recon_chart_title", "recon_chart_desc", "recon_payments", "recon_reversals"}, days)
 	for _, p := range rows {
 		pv := reconPaymentView{
 			Time: tr.When(&p.At), Kind: tr.T("recon_kind_" + p.Kind), TransactionID: p.TransactionID, Ref: p.RefPayment,
